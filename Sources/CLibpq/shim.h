@@ -1,0 +1,4 @@
+#ifndef CLIENTELE_CLIBPQ_SHIM_H
+#define CLIENTELE_CLIBPQ_SHIM_H
+#include <libpq-fe.h>
+#endif

@@ -1,0 +1,121 @@
+/// A statement and its bound parameters. Interpolated values become `$n` parameters, never SQL
+/// text; `\(identifier: name)` quotes an identifier and `\(unescaped: text)` inserts trusted
+/// SQL written by us (never user text).
+///
+///     let query: PostgresQuery = "SELECT name FROM clients WHERE id = \(id) AND city = \(city)"
+public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolation, CustomStringConvertible {
+    public var sql: String
+    public var binds: PostgresBindings
+
+    public init(unsafeSQL sql: String, binds: PostgresBindings = PostgresBindings()) {
+        self.sql = sql
+        self.binds = binds
+    }
+
+    public init(stringLiteral value: String) {
+        self.init(unsafeSQL: value)
+    }
+
+    public init(stringInterpolation: StringInterpolation) {
+        self.init(unsafeSQL: stringInterpolation.sql, binds: stringInterpolation.binds)
+    }
+
+    /// The SQL text only: parameter values are not printed, they may be personal data.
+    public var description: String { sql }
+
+    public struct StringInterpolation: StringInterpolationProtocol {
+        var sql: String
+        var binds: PostgresBindings
+
+        public init(literalCapacity: Int, interpolationCount: Int) {
+            sql = ""
+            sql.reserveCapacity(literalCapacity + interpolationCount * 3)
+            binds = PostgresBindings(capacity: interpolationCount)
+        }
+
+        public mutating func appendLiteral(_ literal: String) {
+            sql += literal
+        }
+
+        public mutating func appendInterpolation(_ value: some PostgresEncodable) {
+            binds.append(value)
+            sql += "$\(binds.count)"
+        }
+
+        public mutating func appendInterpolation(_ value: (some PostgresEncodable)?) {
+            if let value {
+                binds.append(value)
+            } else {
+                binds.appendNull()
+            }
+            sql += "$\(binds.count)"
+        }
+
+        public mutating func appendInterpolation(identifier: String) {
+            sql += quoteIdentifier(identifier)
+        }
+
+        public mutating func appendInterpolation(unescaped: String) {
+            sql += unescaped
+        }
+
+        /// Splices another query in, renumbering its parameters.
+        public mutating func appendInterpolation(fragment: PostgresQuery) {
+            sql += fragment.sql.renumberingParameters(by: binds.count)
+            binds.append(contentsOf: fragment.binds)
+        }
+    }
+}
+
+/// Parameter values in libpq's text format, with their type OIDs (0 lets the server infer).
+public struct PostgresBindings: Sendable, Hashable {
+    public internal(set) var values: [String?] = []
+    public internal(set) var types: [UInt32] = []
+
+    public init() {}
+    init(capacity: Int) {
+        values.reserveCapacity(capacity)
+        types.reserveCapacity(capacity)
+    }
+
+    public var count: Int { values.count }
+
+    public mutating func append(_ value: some PostgresEncodable) {
+        values.append(value.postgresText)
+        types.append(type(of: value).postgresType.rawValue)
+    }
+
+    public mutating func appendNull() {
+        values.append(nil)
+        types.append(0)
+    }
+
+    mutating func append(contentsOf other: PostgresBindings) {
+        values.append(contentsOf: other.values)
+        types.append(contentsOf: other.types)
+    }
+}
+
+extension String {
+    /// `$1` becomes `$(1+offset)`. Only used for fragments we write ourselves.
+    fileprivate func renumberingParameters(by offset: Int) -> String {
+        guard offset > 0 else { return self }
+        var result = ""
+        var index = startIndex
+        while index < endIndex {
+            let character = self[index]
+            if character == "$" {
+                var end = self.index(after: index)
+                while end < endIndex, self[end].isASCII, self[end].isNumber { end = self.index(after: end) }
+                if end > self.index(after: index), let number = Int(self[self.index(after: index)..<end]) {
+                    result += "$\(number + offset)"
+                    index = end
+                    continue
+                }
+            }
+            result.append(character)
+            index = self.index(after: index)
+        }
+        return result
+    }
+}
