@@ -103,6 +103,11 @@ public struct LocalPostgresCluster: Sendable {
         }
     }
 
+    /// Stops the server at once, from synchronous code (an `atexit` handler in tests).
+    public func stopImmediately() {
+        _ = try? runServerCommand("pg_ctl", ["stop", "-w", "-m", "immediate", "-D", dataDirectory.path])
+    }
+
     /// Stops and starts the server: every open connection is closed by the server.
     public func restart() async throws {
         try await stop()
@@ -124,6 +129,7 @@ public struct LocalPostgresCluster: Sendable {
                     "CREATE DATABASE \(quoteIdentifier(name)) OWNER \(quoteIdentifier(applicationRole))"))
             }
             await admin.shutdown()
+            try await givePublicSchema(database: name)
         } catch {
             await admin.shutdown()
             throw error
@@ -131,6 +137,19 @@ public struct LocalPostgresCluster: Sendable {
         var configuration = try applicationConfiguration()
         configuration.database = name
         return configuration
+    }
+
+    /// The application role does not inherit `pg_database_owner` (it is NOINHERIT), so it is
+    /// given the public schema of its databases outright.
+    private func givePublicSchema(database: String) async throws {
+        let admin = PostgresClient(configuration: superuserConfiguration(database: database), options: .init(maximumConnections: 1), logger: Logger(label: "local-postgres"))
+        do {
+            _ = try await admin.query(PostgresQuery(unsafeSQL: "ALTER SCHEMA public OWNER TO \(quoteIdentifier(applicationRole))"))
+            await admin.shutdown()
+        } catch {
+            await admin.shutdown()
+            throw error
+        }
     }
 
     // MARK: Steps
@@ -175,7 +194,7 @@ public struct LocalPostgresCluster: Sendable {
         handle.write(Data(conf.utf8))
         try handle.close()
         let password = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-        fileManager.createFile(atPath: passwordFile.path, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600])
+        _ = fileManager.createFile(atPath: passwordFile.path, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600])
     }
 
     /// The login role the server uses: not a superuser, can create tenant roles, and does not
@@ -196,6 +215,7 @@ public struct LocalPostgresCluster: Sendable {
                     "CREATE DATABASE \(quoteIdentifier(applicationDatabase)) OWNER \(quoteIdentifier(applicationRole))"))
             }
             await admin.shutdown()
+            try await givePublicSchema(database: applicationDatabase)
         } catch {
             await admin.shutdown()
             throw error
@@ -227,22 +247,15 @@ public struct LocalPostgresCluster: Sendable {
     /// Runs a PostgreSQL server program, as the `postgres` user when we are root.
     func runServerCommand(_ program: String, _ arguments: [String]) throws -> CommandResult {
         let path = try Self.binDirectory() + "/" + program
-        let process = Process()
-        if isRoot {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", "postgres", "--", path] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = arguments
-        }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self))
+        let command = isRoot ? ["/usr/sbin/runuser", "-u", "postgres", "--", path] + arguments : [path] + arguments
+        // Output goes to a file, not a pipe: a server started meanwhile by another thread could
+        // inherit a pipe's write end and keep us waiting for its end forever.
+        let outputFile = FileManager.default.temporaryDirectory
+            .appendingPathComponent("clientele-pg-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: outputFile) }
+        let status = try ChildProcess.run(command, outputPath: outputFile.path)
+        let output = (try? Data(contentsOf: outputFile)) ?? Data()
+        return CommandResult(status: status, output: String(decoding: output, as: UTF8.self))
     }
 
     private func changeOwner(_ path: String, to user: String) throws {
@@ -257,7 +270,7 @@ public struct LocalPostgresCluster: Sendable {
 
 public struct LocalPostgresError: Error, CustomStringConvertible {
     public var description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }
 
 /// Runs blocking work (child processes) on a thread of its own, off the cooperative pool.

@@ -78,8 +78,12 @@ public final class PostgresConnection: @unchecked Sendable {
             isBroken = true
             return false
         }
+        // A server that shut down sends a FATAL message and then closes: read until the socket
+        // is quiet, so that the close is seen too.
         var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
-        if poll(&descriptor, 1, 0) > 0 {
+        for _ in 0..<8 {
+            descriptor.revents = 0
+            guard poll(&descriptor, 1, 0) > 0 else { return true }
             if PQconsumeInput(handle) == 0 || PQstatus(handle) == CONNECTION_BAD {
                 isBroken = true
                 return false

@@ -8,6 +8,8 @@ public protocol PostgresDecodable: Sendable {
     static func accepts(_ type: PostgresType) -> Bool
     /// Decodes a cell that may be NULL. Only Optional reads NULL; everything else refuses it.
     static func decode(cell: String?, type: PostgresType, column: String) throws -> Self
+    /// The value of a NULL array element: nil (refused) except for Optional.
+    static var nullElement: Self? { get }
 }
 
 extension PostgresDecodable {
@@ -23,6 +25,8 @@ extension PostgresDecodable {
         }
         return value
     }
+
+    public static var nullElement: Self? { nil }
 }
 
 extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
@@ -34,6 +38,7 @@ extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
         guard let text else { return .none }
         return .some(try Wrapped.decode(cell: text, type: type, column: column))
     }
+    public static var nullElement: Self? { .some(.none) }
 }
 
 extension String: PostgresDecodable {
@@ -136,7 +141,12 @@ extension Array: PostgresDecodable where Element: PostgresDecodable {
         var result: [Element] = []
         result.reserveCapacity(items.count)
         for item in items {
-            guard let item, let value = Element.decode(text: item, type: elementType) else { return nil }
+            guard let item else {
+                guard let null = Element.nullElement else { return nil }
+                result.append(null)
+                continue
+            }
+            guard let value = Element.decode(text: item, type: elementType) else { return nil }
             result.append(value)
         }
         return result

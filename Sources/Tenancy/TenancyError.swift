@@ -1,0 +1,29 @@
+/// Errors of the tenant catalogue, keys and migrations, each with a message fit for a person.
+public struct TenancyError: Error, Sendable, CustomStringConvertible, Equatable {
+    public struct Code: Hashable, Sendable {
+        let raw: String
+        public static let invalidSlug = Code(raw: "invalidSlug")
+        public static let invalidName = Code(raw: "invalidName")
+        public static let slugTaken = Code(raw: "slugTaken")
+        public static let unknownTenant = Code(raw: "unknownTenant")
+        public static let tenantDeleted = Code(raw: "tenantDeleted")
+        public static let confirmationMismatch = Code(raw: "confirmationMismatch")
+        public static let unknownKey = Code(raw: "unknownKey")
+        public static let invalidRole = Code(raw: "invalidRole")
+        public static let migrationsNotFound = Code(raw: "migrationsNotFound")
+        public static let invalidMigration = Code(raw: "invalidMigration")
+        public static let editedMigration = Code(raw: "editedMigration")
+        public static let unknownMigration = Code(raw: "unknownMigration")
+        public static let migrationFailed = Code(raw: "migrationFailed")
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Postgres
+import Testing
+import TestSupport
+
+@Suite("Queries and rows")
+struct QueryAndDecodingTests {
+    let client: PostgresClient
+
+    init() async throws {
+        client = TestDatabase.makeClient(try await TestDatabase.fresh("query"))
+    }
+
+    @Test("interpolated values become bound parameters, never SQL text")
+    func interpolationBinds() async throws {
+        let hostile = "'); DROP TABLE x; --"
+        let query: PostgresQuery = "SELECT \(hostile)::text, \(42)"
+        #expect(query.sql == "SELECT $1::text, $2")
+        #expect(query.binds.count == 2)
+        let row = try #require(try await client.query(query).first)
+        #expect(try row.decode(String.self, at: 0) == hostile)
+        #expect(try row.decode(Int.self, at: 1) == 42)
+        await client.shutdown()
+    }
+
+    @Test("identifiers are quoted by one function")
+    func identifierQuoting() {
+        #expect(quoteIdentifier("tenant_1") == "\"tenant_1\"")
+        #expect(quoteIdentifier("we\"ird") == "\"we\"\"ird\"")
+        let query: PostgresQuery = "SELECT * FROM \(identifier: "a\"b")"
+        #expect(query.sql == "SELECT * FROM \"a\"\"b\"")
+    }
+
+    @Test("scalar types round-trip")
+    func scalarTypes() async throws {
+        let id = UUID()
+        let when = Date(timeIntervalSince1970: 1_790_000_000.123456)
+        let amount = Decimal(string: "12345678901234567890.123456789")!
+        let row = try #require(try await client.query("""
+            SELECT \(Int64.max), \(3.25), \(amount), \(true), \(id), \(when), \("héllo ✓"), 'text'::varchar
+            """).first)
+        #expect(try row.decode(Int64.self, at: 0) == .max)
+        #expect(try row.decode(Double.self, at: 1) == 3.25)
+        #expect(try row.decode(Decimal.self, at: 2) == amount)
+        #expect(try row.decode(Bool.self, at: 3) == true)
+        #expect(try row.decode(UUID.self, at: 4) == id)
+        let decoded = try row.decode(Date.self, at: 5)
+        #expect(abs(decoded.timeIntervalSince(when)) < 0.000_001)
+        #expect(try row.decode(String.self, at: 6) == "héllo ✓")
+        #expect(try row.decode(String.self, at: 7) == "text")
+        await client.shutdown()
+    }
+
+    @Test("numeric keeps every digit")
+    func numericPrecision() async throws {
+        let row = try #require(try await client.query("SELECT 0.1::numeric + 0.2::numeric").first)
+        #expect(try row.decode(Decimal.self, at: 0) == Decimal(string: "0.3"))
+        await client.shutdown()
+    }
+
+    @Test("NULL decodes as nil for optionals and is an error otherwise")
+    func nulls() async throws {
+        let optional: String? = nil
+        let row = try #require(try await client.query("SELECT NULL::text, \(optional), 'x'::text").first)
+        #expect(try row.decode(String?.self, at: 0) == nil)
+        #expect(try row.decode(String?.self, at: 1) == nil)
+        #expect(try row.decode(String?.self, at: 2) == "x")
+        #expect(throws: PostgresError.self) { try row.decode(String.self, at: 0) }
+        await client.shutdown()
+    }
+
+    @Test("a type mismatch is a clear decoding error naming the column")
+    func typeMismatch() async throws {
+        let row = try #require(try await client.query("SELECT 'abc'::text AS label, 7 AS n").first)
+        let error = try #require(throws: PostgresError.self) { try row.decode(Int.self, named: "label") }
+        #expect(error.code == .decoding)
+        #expect(error.message.contains("label"))
+        #expect(throws: PostgresError.self) { try row.decode(UUID.self, at: 1) }
+        let missing = try #require(throws: PostgresError.self) { try row.decode(Int.self, named: "nope") }
+        #expect(missing.code == .missingColumn)
+        await client.shutdown()
+    }
+
+    @Test("arrays and JSON")
+    func arraysAndJSON() async throws {
+        struct Item: Codable, Equatable, Sendable { var name: String; var count: Int }
+        let row = try #require(try await client.query("""
+            SELECT \(["a", "b c", "d\"e"]), ARRAY[1, 2, 3]::int8[], ARRAY['x', NULL]::text[], \(PostgresJSON(Item(name: "n", count: 2)))
+            """).first)
+        #expect(try row.decode([String].self, at: 0) == ["a", "b c", "d\"e"])
+        #expect(try row.decode([Int].self, at: 1) == [1, 2, 3])
+        #expect(try row.decode([String?].self, at: 2) == ["x", nil])
+        let json = try row.decode(PostgresJSONValue.self, at: 3)
+        #expect(try json.decode(Item.self) == Item(name: "n", count: 2))
+        await client.shutdown()
+    }
+
+    @Test("server errors carry SQLSTATE, message and constraint")
+    func serverErrors() async throws {
+        try await client.withConnection { session in
+            try await session.query("CREATE TABLE things (id bigint PRIMARY KEY, label text NOT NULL)")
+            try await session.query("INSERT INTO things VALUES (1, 'a')")
+            let duplicate = try await #require(throws: PostgresError.self) {
+                try await session.query("INSERT INTO things VALUES (1, 'b')")
+            }
+            #expect(duplicate.sqlState == .uniqueViolation)
+            #expect(duplicate.isUniqueViolation)
+            #expect(duplicate.constraint == "things_pkey")
+            #expect(duplicate.message.contains("duplicate key"))
+            let syntax = try await #require(throws: PostgresError.self) { try await session.query("SELEC 1") }
+            #expect(syntax.sqlState?.rawValue == "42601")
+            // The connection stays usable after an error.
+            #expect(try await session.query("SELECT count(*) FROM things").first?.decode(Int.self, at: 0) == 1)
+        }
+        await client.shutdown()
+    }
+
+    @Test("a pipeline runs several statements in one round trip, and stops at the first error")
+    func pipeline() async throws {
+        try await client.withConnection { session in
+            let results = try await session.pipeline(["SELECT 1", "SELECT \("two")", "SELECT 3"])
+            #expect(try results.map { try $0[0].decode(String.self, at: 0) } == ["1", "two", "3"])
+            await #expect(throws: PostgresError.self) {
+                try await session.pipeline(["SELECT 1", "SELECT 1/0", "SELECT 3"])
+            }
+            #expect(try await session.query("SELECT 5").first?.decode(Int.self, at: 0) == 5)
+        }
+        await client.shutdown()
+    }
+}
