@@ -14,6 +14,7 @@ CREATE TABLE clients (
     phone             text,
     city              text,
     postal_code       text,
+    external_ref      text        UNIQUE,  -- the client's id in another system (till, accounting)
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now()
 );

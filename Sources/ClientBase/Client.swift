@@ -1,0 +1,63 @@
+import Foundation
+import Postgres
+
+/// A client record: who the client is and where they stand (DOMAIN.md sections 1 and 2).
+public struct Client: Sendable, Codable, Hashable {
+    /// Individual, business or public body: they buy differently (DOMAIN.md section 2).
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case individual, business, publicBody = "public_body"
+    }
+
+    /// Where the client stands towards the business (DOMAIN.md section 1).
+    public enum Category: String, Sendable, Codable, CaseIterable {
+        case prospect
+        case actualClient = "actual_client"
+        case competitorClient = "competitor_client"
+        case relativeNonConsumer = "relative_non_consumer"
+        case absoluteNonConsumer = "absolute_non_consumer"
+        case prescriber
+        case formerClient = "former_client"
+    }
+
+    public var id: UUID
+    public var kind: Kind
+    public var category: Category
+    public var firstName: String?
+    public var lastName: String?
+    public var organisationName: String?
+    public var email: String?
+    public var phone: String?
+    public var city: String?
+    public var postalCode: String?
+    public var externalRef: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    static let columns: PostgresQuery = """
+        id, kind, category, first_name, last_name, organisation_name, email, phone, city, postal_code,
+        external_ref, created_at, updated_at
+        """
+
+    init(row: PostgresRow) throws {
+        id = try row.decode(at: 0)
+        kind = try Self.enumValue(row.decode(at: 1), column: "kind")
+        category = try Self.enumValue(row.decode(at: 2), column: "category")
+        firstName = try row.decode(at: 3)
+        lastName = try row.decode(at: 4)
+        organisationName = try row.decode(at: 5)
+        email = try row.decode(at: 6)
+        phone = try row.decode(at: 7)
+        city = try row.decode(at: 8)
+        postalCode = try row.decode(at: 9)
+        externalRef = try row.decode(at: 10)
+        createdAt = try row.decode(at: 11)
+        updatedAt = try row.decode(at: 12)
+    }
+
+    private static func enumValue<E: RawRepresentable<String>>(_ text: String, column: String) throws -> E {
+        guard let value = E(rawValue: text) else {
+            throw PostgresError(.decoding, "column \"\(column)\" holds unknown value '\(text)'")
+        }
+        return value
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import Postgres
+import Tenancy
+
+/// Reads and writes one tenant's clients, always inside that tenant's transaction.
+public struct ClientRepository: Sendable {
+    public let database: PostgresClient
+
+    public init(database: PostgresClient) {
+        self.database = database
+    }
+
+    public func create(_ changes: ClientChanges, in scope: TenantScope) async throws -> Client {
+        let client = try changes.newClient(id: UUIDv7.make(), now: Date())
+        let rows = try await mappingConstraints {
+            try await database.tenantTransaction(scope, [
+                """
+                INSERT INTO clients (id, kind, category, first_name, last_name, organisation_name, email, phone,
+                                     city, postal_code, external_ref)
+                VALUES (\(client.id), \(client.kind.rawValue), \(client.category.rawValue), \(client.firstName),
+                        \(client.lastName), \(client.organisationName), \(client.email), \(client.phone),
+                        \(client.city), \(client.postalCode), \(client.externalRef))
+                RETURNING \(fragment: Client.columns)
+                """,
+            ])
+        }
+        return try Client(row: rows[0][0])
+    }
+
+    /// One round trip: BEGIN, the tenant's role and path, the SELECT, COMMIT.
+    public func get(_ id: UUID, in scope: TenantScope) async throws -> Client {
+        let rows = try await database.tenantTransaction(scope, [
+            "SELECT \(fragment: Client.columns) FROM clients WHERE id = \(id)",
+        ])
+        guard let row = rows[0].first else { throw Self.notFound(id) }
+        return try Client(row: row)
+    }
+
+    public func list(_ query: ClientListQuery, in scope: TenantScope) async throws -> ClientPage {
+        let category = query.category?.rawValue
+        let rows = try await database.tenantTransaction(scope, [
+            """
+            SELECT \(fragment: Client.columns) FROM clients
+            WHERE (\(category)::text IS NULL OR category = \(category))
+              AND (\(query.after)::uuid IS NULL OR id > \(query.after))
+            ORDER BY id
+            LIMIT \(query.limit + 1)
+            """,
+        ])
+        var clients = try rows[0].map(Client.init(row:))
+        var next: String?
+        if clients.count > query.limit {
+            clients.removeLast()
+            next = clients.last.map { ClientCursor.encode($0.id) }
+        }
+        return ClientPage(items: clients, nextCursor: next)
+    }
+
+    /// Applies a PATCH: the row is locked, changed, checked against the rules, and saved.
+    public func update(_ id: UUID, _ changes: ClientChanges, in scope: TenantScope) async throws -> Client {
+        try await mappingConstraints {
+            try await database.withTenantTransaction(scope) { session in
+                let current = try await session.query(
+                    "SELECT \(fragment: Client.columns) FROM clients WHERE id = \(id) FOR UPDATE")
+                guard let row = current.first else { throw Self.notFound(id) }
+                var client = try Client(row: row)
+                try changes.apply(to: &client)
+                let saved = try await session.query("""
+                    UPDATE clients SET kind = \(client.kind.rawValue), category = \(client.category.rawValue),
+                        first_name = \(client.firstName), last_name = \(client.lastName),
+                        organisation_name = \(client.organisationName), email = \(client.email),
+                        phone = \(client.phone), city = \(client.city), postal_code = \(client.postalCode),
+                        external_ref = \(client.externalRef), updated_at = now()
+                    WHERE id = \(id)
+                    RETURNING \(fragment: Client.columns)
+                    """)
+                return try Client(row: saved[0])
+            }
+        }
+    }
+
+    public func delete(_ id: UUID, in scope: TenantScope) async throws {
+        let rows = try await database.tenantTransaction(scope, ["DELETE FROM clients WHERE id = \(id)"])
+        if rows[0].affectedRows == 0 { throw Self.notFound(id) }
+    }
+
+    public func count(in scope: TenantScope) async throws -> Int {
+        try await database.tenantTransaction(scope, ["SELECT count(*) FROM clients"])[0][0].decode(Int.self, at: 0)
+    }
+
+    static func notFound(_ id: UUID) -> ClientBaseError {
+        ClientBaseError(.notFound, "no client with id \(id.uuidString.lowercased())")
+    }
+
+    /// Constraint violations the rules did not catch first become the caller's error, not ours.
+    private func mappingConstraints<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PostgresError where error.isUniqueViolation && error.constraint == "clients_external_ref_key" {
+            throw ClientBaseError(.conflict, "another client already has this external_ref", field: "external_ref")
+        } catch let error as PostgresError where error.sqlState == .checkViolation {
+            throw ClientBaseError(.invalid, "the record breaks a rule: \(error.message)")
+        }
+    }
+}
+
+/// Filters and page size of a client list.
+public struct ClientListQuery: Sendable {
+    public static let maximumLimit = 200
+    public var category: Client.Category?
+    public var limit: Int
+    public var after: UUID?
+
+    public init(category: Client.Category? = nil, limit: Int = 50, after: UUID? = nil) {
+        self.category = category
+        self.limit = limit
+        self.after = after
+    }
+}
+
+public struct ClientPage: Sendable, Encodable {
+    public var items: [Client]
+    public var nextCursor: String?
+
+    enum CodingKeys: String, CodingKey {
+        case items
+        case nextCursor = "next_cursor"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(items, forKey: .items)
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
+}
+
+/// An opaque cursor: the last id of the page, so pages stay stable while clients are added.
+public enum ClientCursor {
+    public static func encode(_ id: UUID) -> String {
+        Data(id.uuidString.lowercased().utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func decode(_ cursor: String) -> UUID? {
+        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard cursor.count <= 64, let data = Data(base64Encoded: base64) else { return nil }
+        return UUID(uuidString: String(decoding: data, as: UTF8.self))
+    }
+}
