@@ -1,0 +1,86 @@
+import ClientBase
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Tenancy
+
+/// `/v1/clients`: create, get, list, update (PATCH) and delete a tenant's clients.
+struct ClientRoutes {
+    let repository: ClientRepository
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.post(use: create)
+        group.get(use: list)
+        group.get(":id", use: get)
+        group.patch(":id", use: update)
+        group.delete(":id", use: delete)
+    }
+
+    @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
+        let changes = try await JSONBody.decode(ClientChanges.self, from: request, context: context)
+        let client = try await repository.create(changes, in: try context.requireCredential().scope)
+        var response = try JSONBody.response(client, status: .created)
+        response.headers[.location] = "/v1/clients/\(client.id.uuidString.lowercased())"
+        return response
+    }
+
+    @Sendable func get(request: Request, context: AppRequestContext) async throws -> Response {
+        let client = try await repository.get(try Self.id(context), in: try context.requireCredential().scope)
+        return try JSONBody.response(client)
+    }
+
+    @Sendable func list(request: Request, context: AppRequestContext) async throws -> Response {
+        let query = try Self.listQuery(request.uri.queryParameters)
+        let page = try await repository.list(query, in: try context.requireCredential().scope)
+        return try JSONBody.response(page)
+    }
+
+    @Sendable func update(request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try Self.id(context)
+        let changes = try await JSONBody.decode(ClientChanges.self, from: request, context: context)
+        let client = try await repository.update(id, changes, in: try context.requireCredential().scope)
+        return try JSONBody.response(client)
+    }
+
+    @Sendable func delete(request: Request, context: AppRequestContext) async throws -> Response {
+        try await repository.delete(try Self.id(context), in: try context.requireCredential().scope)
+        return Response(status: .noContent)
+    }
+
+    static func id(_ context: AppRequestContext) throws -> UUID {
+        let text = context.parameters.get("id") ?? ""
+        guard let id = UUID(uuidString: text) else {
+            throw Problem.badRequest("'\(text.prefix(64))' is not a client id (a UUID)", field: "id")
+        }
+        return id
+    }
+
+    static let listParameters: Set<String> = ["limit", "cursor", "category"]
+
+    static func listQuery(_ parameters: FlatDictionary<Substring, Substring>) throws -> ClientListQuery {
+        var query = ClientListQuery()
+        for (name, _) in parameters where !listParameters.contains(String(name)) {
+            throw Problem.badRequest("unknown query parameter '\(name)'; use limit, cursor or category", field: String(name))
+        }
+        if let limit = parameters.get("limit") {
+            guard let value = Int(limit), (1...ClientListQuery.maximumLimit).contains(value) else {
+                throw Problem.badRequest("limit must be a whole number from 1 to \(ClientListQuery.maximumLimit)", field: "limit")
+            }
+            query.limit = value
+        }
+        if let cursor = parameters.get("cursor") {
+            guard let after = ClientCursor.decode(cursor) else {
+                throw Problem.badRequest("cursor is not one this API gave out; pass next_cursor as it came", field: "cursor")
+            }
+            query.after = after
+        }
+        if let category = parameters.get("category") {
+            guard let value = Client.Category(rawValue: category) else {
+                let allowed = Client.Category.allCases.map(\.rawValue).joined(separator: ", ")
+                throw Problem.badRequest("category must be one of: \(allowed)", field: "category")
+            }
+            query.category = value
+        }
+        return query
+    }
+}
