@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import LocalPostgres
+import Logging
+import Postgres
+import Tenancy
+
+/// What every command needs: a logger, the database (configured or private), the migrations.
+struct Runtime {
+    let environment: [String: String]
+    let logger: Logger
+    let configuration: PostgresConfiguration
+    /// The private cluster, when no DATABASE_URL is set.
+    let cluster: LocalPostgresCluster?
+    /// Whether this process started that cluster (and should stop it when done).
+    let startedCluster: Bool
+    let migrations: MigrationSet
+
+    static let defaultDataDirectory = ".clientele"
+    static let defaultClusterPort = 54329
+
+    static func bootstrapLogging(_ environment: [String: String]) {
+        let level = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+
+    static func make(logLevel: Logger.Level? = nil) async throws -> Runtime {
+        let environment = ProcessInfo.processInfo.environment
+        var logger = Logger(label: "clientele")
+        if let logLevel { logger.logLevel = logLevel }
+        let migrations = try MigrationSet(directory: try MigrationSet.locate(environment: environment))
+        if let url = environment["DATABASE_URL"], !url.isEmpty {
+            let configuration: PostgresConfiguration
+            do {
+                configuration = try PostgresConfiguration(url: url)
+            } catch {
+                throw ConfigurationError(message: "DATABASE_URL is not usable: \((error as? PostgresError)?.message ?? "\(error)")")
+            }
+            return Runtime(environment: environment, logger: logger, configuration: configuration,
+                           cluster: nil, startedCluster: false, migrations: migrations)
+        }
+        let root = URL(fileURLWithPath: environment["CLIENTELE_DATA_DIR"] ?? defaultDataDirectory)
+        let port = Int(environment["CLIENTELE_PG_PORT"] ?? "") ?? defaultClusterPort
+        let cluster = LocalPostgresCluster(root: root.standardizedFileURL, port: port)
+        let started = try await cluster.start(logger: logger)
+        return Runtime(environment: environment, logger: logger, configuration: try cluster.applicationConfiguration(),
+                       cluster: cluster, startedCluster: started, migrations: migrations)
+    }
+
+    func makeClient(maximumConnections: Int) -> PostgresClient {
+        PostgresClient(configuration: configuration, options: .init(maximumConnections: maximumConnections), logger: logger)
+    }
+
+    /// Stops the private cluster if this process started it.
+    func finish() async {
+        if startedCluster, let cluster {
+            try? await cluster.stop()
+        }
+    }
+}
+
+struct ConfigurationError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// Runs a command body with a database client; any failure becomes one line on stderr and exit 1.
+func withDatabase<T>(
+    maximumConnections: Int = 2, migratePlatform: Bool = true,
+    _ body: (Runtime, PostgresClient) async throws -> T
+) async throws -> T {
+    let runtime: Runtime
+    do {
+        runtime = try await Runtime.make(logLevel: .warning)
+    } catch {
+        fail(error)
+    }
+    let client = runtime.makeClient(maximumConnections: maximumConnections)
+    do {
+        if migratePlatform {
+            _ = try await Migrator(client: client, migrations: runtime.migrations, logger: runtime.logger).migratePlatform()
+        }
+        let result = try await body(runtime, client)
+        await client.shutdown()
+        await runtime.finish()
+        return result
+    } catch {
+        await client.shutdown()
+        await runtime.finish()
+        if error is ExitCode { throw error }
+        fail(error, configuration: runtime.configuration)
+    }
+}
+
+/// Prints one line and exits non-zero.
+func fail(_ error: any Error, configuration: PostgresConfiguration? = nil) -> Never {
+    let message: String
+    switch error {
+    case let error as PostgresError where error.code == .connectionFailed:
+        let target = configuration.map { "\($0.host):\($0.port)" } ?? "the database"
+        message = "cannot reach the database at \(target): \(error.message)"
+    case let error as PostgresError:
+        message = error.message
+    default:
+        message = "\(error)"
+    }
+    let line = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "; ")
+    FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+    exit(1)
+}

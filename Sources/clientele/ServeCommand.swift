@@ -1,0 +1,71 @@
+import ArgumentParser
+import ClientBase
+import Foundation
+import HTTPAPI
+import Hummingbird
+import Logging
+import Postgres
+import Tenancy
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP API (the default command).",
+        discussion: """
+            Environment: DATABASE_URL (else a private cluster in CLIENTELE_DATA_DIR, default ./.clientele, \
+            on CLIENTELE_PG_PORT, default 54329), HOST (127.0.0.1), PORT (8080), CLIENTELE_POOL_SIZE (10), \
+            CLIENTELE_AUTO_MIGRATE (true), CLIENTELE_KEY_CACHE_SECONDS (30), LOG_LEVEL (info), CLIENTELE_SQL_DIR.
+            """
+    )
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        Runtime.bootstrapLogging(environment)
+        let runtime: Runtime
+        do {
+            runtime = try await Runtime.make()
+        } catch {
+            fail(error)
+        }
+        let logger = runtime.logger
+        let poolSize = Int(environment["CLIENTELE_POOL_SIZE"] ?? "") ?? 10
+        let database = runtime.makeClient(maximumConnections: max(2, poolSize))
+        do {
+            if environment["CLIENTELE_AUTO_MIGRATE"] != "false" {
+                let report = try await Migrator(client: database, migrations: runtime.migrations, logger: logger)
+                    .migrateAll()
+                for failure in report.failures {
+                    logger.error("tenant not migrated", metadata: ["tenant": "\(failure.slug)", "error": "\(failure.message)"])
+                }
+            }
+            if runtime.cluster != nil {
+                try await DemoTenant.ensure(runtime: runtime, database: database)
+            }
+        } catch {
+            await database.shutdown()
+            await runtime.finish()
+            fail(error, configuration: runtime.configuration)
+        }
+
+        let settings = APIServer.Settings(
+            host: environment["HOST"] ?? "127.0.0.1",
+            port: Int(environment["PORT"] ?? "") ?? 8080,
+            credentialCacheTTL: .seconds(Int(environment["CLIENTELE_KEY_CACHE_SECONDS"] ?? "") ?? 30))
+        let server = APIServer(database: database, settings: settings, logger: logger)
+        let demoKey = runtime.cluster.flatMap { DemoTenant.savedKey(in: $0.root) }
+        let app = server.makeApplication { port in
+            var lines = ["Clientele is listening on http://\(settings.host):\(port)"]
+            if let demoKey {
+                lines.append("Demo tenant key: \(demoKey)")
+                lines.append("Try: curl -s -H 'Authorization: Bearer \(demoKey)' http://\(settings.host):\(port)/v1/clients")
+            }
+            FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        }
+        do {
+            try await app.runService()
+        } catch {
+            logger.error("server stopped", metadata: ["error": "\(error)"])
+        }
+        await runtime.finish()
+    }
+}
