@@ -94,6 +94,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Benchmarks' data setup and in-process timings (bench/ scripts drive it).
+        .executableTarget(
+            name: "clientele-bench",
+            dependencies: [
+                "Postgres", "LocalPostgres", "Tenancy", "ClientBase",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["Postgres", "LocalPostgres", "Tenancy"],

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The foundation benchmarks, in one run on a throwaway PostgreSQL cluster:
+#   1. tenant provisioning: median time of `tenant create` over 20 tenants;
+#   2. GET /v1/clients/{id} with wrk (64 connections) on a tenant of 100,000 clients, next to
+#      pgbench running the same tenant-scoped read (BEGIN, set role, set search_path, SELECT,
+#      COMMIT) pipelined in one round trip; both rates and their ratio;
+#   3. `migrate` over 1,000 tenants with one pending migration.
+# Usage: bench/run.sh [seconds per load test, default 20]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-20}
+./scripts/ensure-packages.sh
+command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+
+swift build -c release 2>&1 | tail -1
+BIN=$(swift build -c release --show-bin-path)
+
+WORK=$(mktemp -d /tmp/clientele-bench.XXXXXX)
+chmod 755 "$WORK"
+export CLIENTELE_DATA_DIR=$WORK/data CLIENTELE_PG_PORT=${BENCH_PG_PORT:-55432} CLIENTELE_SQL_DIR=$PWD/sql
+export PORT=${BENCH_HTTP_PORT:-8181} LOG_LEVEL=warning CLIENTELE_POOL_SIZE=${BENCH_POOL_SIZE:-16}
+SERVER_PID=
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill -INT "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$BIN/clientele" serve > "$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 120); do
+    grep -q "listening on" "$WORK/server.log" && break
+    sleep 0.5
+done
+grep -q "listening on" "$WORK/server.log" || { cat "$WORK/server.log"; exit 1; }
+export PGPASSWORD=$(cat "$WORK/data/db-password")
+export DATABASE_URL="postgres://clientele:$PGPASSWORD@127.0.0.1:$CLIENTELE_PG_PORT/clientele"
+
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GB; PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}')"
+echo "== 1. provisioning"
+"$BIN/clientele-bench" provision --count 20 --key-file "$WORK/key.txt" --sql sql
+echo "== 2. GET /v1/clients/{id}: API (wrk) against pgbench"
+SEED=$("$BIN/clientele-bench" seed --tenant bench-0 --clients 100000 --ids-file "$WORK/ids.txt" --sql sql)
+echo "$SEED" | head -1
+ROLE=$(echo "$SEED" | sed -n 's/^ROLE=\([^ ]*\) .*/\1/p')
+SCHEMA=$(echo "$SEED" | sed -n 's/.* SCHEMA=\(.*\)$/\1/p')
+export CLIENTELE_KEY=$(cat "$WORK/key.txt") IDS_FILE=$WORK/ids.txt
+
+# Warm up both paths, then measure.
+wrk -t2 -c64 -d5s -s bench/get-client.lua "http://127.0.0.1:$PORT" > /dev/null
+WRK=$(wrk -t2 -c64 -d"${DURATION}s" --latency -s bench/get-client.lua "http://127.0.0.1:$PORT")
+echo "$WRK" | grep -E "Requests/sec|99%|non-2xx"
+API_RPS=$(echo "$WRK" | awk '/Requests\/sec/ {print $2}')
+API_P99=$(echo "$WRK" | awk '$1 == "99%" {print $2}')
+
+sed -e "s/ROLE/$ROLE/" -e "s/SCHEMA/$SCHEMA/" bench/tenant-read.pgbench > "$WORK/read.pgbench"
+PGB=( "$PGBIN/pgbench" -h 127.0.0.1 -p "$CLIENTELE_PG_PORT" -U clientele -n -M extended -c 64 -j 2 -f "$WORK/read.pgbench" clientele )
+"${PGB[@]}" -T 5 > /dev/null 2>&1
+PGBENCH=$("${PGB[@]}" -T "$DURATION" 2>&1)
+PG_TPS=$(echo "$PGBENCH" | awk '/^tps/ {print $3; exit}')
+PG_LAT=$(echo "$PGBENCH" | awk '/latency average/ {print $4}')
+echo "pgbench: $PG_TPS transactions/s (average latency $PG_LAT ms)"
+echo "RESULT api_rps=$API_RPS api_p99=$API_P99 pgbench_tps=$PG_TPS ratio=$(awk -v a="$API_RPS" -v b="$PG_TPS" 'BEGIN {printf "%.2f", a / b}')"
+
+echo "== 3. migrate over 1,000 tenants"
+"$BIN/clientele-bench" migrate-many --tenants 1000 --concurrency 4 --sql sql
