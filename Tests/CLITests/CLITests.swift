@@ -1,0 +1,123 @@
+import Foundation
+import LocalPostgres
+import Postgres
+import Testing
+import TestSupport
+
+/// The admin CLI as an operator uses it: the real `clientele` binary, a real database,
+/// its output and exit status.
+@Suite("Admin CLI")
+struct CLITests {
+    let databaseURL: String
+
+    init() async throws {
+        let configuration = try await TestDatabase.fresh("cli")
+        databaseURL = "postgres://\(configuration.user):\(configuration.password ?? "")@\(configuration.host):\(configuration.port)/\(configuration.database)"
+    }
+
+    struct Outcome {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    /// Runs `clientele` with the arguments; `input` feeds its stdin.
+    func clientele(_ arguments: String..., input: String = "", databaseURL: String? = nil) throws -> Outcome {
+        try clientele(arguments: arguments, input: input, databaseURL: databaseURL)
+    }
+
+    func clientele(arguments: [String], input: String = "", databaseURL: String? = nil) throws -> Outcome {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("clientele")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            Issue.record("no clientele binary at \(binary.path): build it with `swift build --build-tests`")
+            return Outcome(status: -1, output: "", error: "")
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (inPath, outPath, errPath) = (folder.path + "/in", folder.path + "/out", folder.path + "/err")
+        try input.write(toFile: inPath, atomically: true, encoding: .utf8)
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = databaseURL ?? self.databaseURL
+        environment["CLIENTELE_SQL_DIR"] = TestDatabase.sqlDirectory.path
+        let status = try ChildProcess.run(
+            [binary.path] + arguments, environment: environment,
+            inputPath: inPath, outputPath: outPath, errorPath: errPath)
+        return Outcome(
+            status: status,
+            output: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+            error: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+
+    @Test("tenant create prints the key once; list and show report status, version and client count")
+    func createListShow() throws {
+        let created = try clientele("tenant", "create", "garage-martin", "--name", "Garage Martin")
+        #expect(created.status == 0, "\(created.error)")
+        #expect(created.output.contains("API key (shown once"))
+        #expect(created.output.contains("ck_"))
+        let list = try clientele("tenant", "list")
+        #expect(list.status == 0)
+        let line = try #require(list.output.split(separator: "\n").first { $0.hasPrefix("garage-martin") })
+        #expect(line.split(separator: " ", omittingEmptySubsequences: true).prefix(4) == ["garage-martin", "active", "1", "0"])
+        let show = try clientele("tenant", "show", "garage-martin")
+        #expect(show.output.contains("status:         active"))
+        #expect(show.output.contains("active keys:    1"))
+    }
+
+    @Test("bad slugs, taken slugs and unknown tenants are one-line errors with exit 1",
+          arguments: [
+            ["tenant", "create", "Garage Martin", "--name", "X"],
+            ["tenant", "show", "nobody"],
+            ["tenant", "suspend", "nobody"],
+            ["api-key", "create", "nobody", "--name", "x"],
+            ["api-key", "create", "taken", "--name", "x", "--role", "boss"],
+            ["tenant", "create", "taken", "--name", "Again"],
+          ])
+    func errors(arguments: [String]) throws {
+        _ = try clientele("tenant", "create", "taken", "--name", "Taken")
+        let outcome = try clientele(arguments: arguments)
+        #expect(outcome.status == 1)
+        #expect(outcome.error.hasPrefix("error: "))
+        #expect(outcome.error.split(separator: "\n").count == 1, "\(outcome.error)")
+    }
+
+    @Test("an unreachable database is a clear error, and the password is not printed")
+    func unreachable() throws {
+        let outcome = try clientele("tenant", "list", databaseURL: "postgres://clientele:s3cret-pw@127.0.0.1:1/clientele")
+        #expect(outcome.status == 1)
+        #expect(outcome.error.contains("cannot reach the database at 127.0.0.1:1"))
+        #expect(!outcome.error.contains("s3cret-pw"))
+    }
+
+    @Test("delete asks for the slug again; a wrong answer deletes nothing")
+    func deleteConfirmation() throws {
+        _ = try clientele("tenant", "create", "boulangerie", "--name", "Boulangerie")
+        let refused = try clientele("tenant", "delete", "boulangerie", input: "boulangeri\n")
+        #expect(refused.status == 1)
+        #expect(refused.error.contains("does not match"))
+        #expect(try clientele("tenant", "show", "boulangerie").status == 0)
+        let prompted = try clientele("tenant", "delete", "boulangerie", input: "boulangerie\n")
+        #expect(prompted.status == 0, "\(prompted.error)")
+        let list = try clientele("tenant", "list")
+        #expect(list.output.contains("boulangerie") && list.output.contains("deleted"))
+        #expect(try clientele("tenant", "show", "boulangerie").status == 1)
+    }
+
+    @Test("suspend, resume, api keys and migrate")
+    func lifecycle() throws {
+        _ = try clientele("tenant", "create", "traiteur", "--name", "Traiteur")
+        #expect(try clientele("tenant", "suspend", "traiteur").output.contains("suspended"))
+        #expect(try clientele("tenant", "resume", "traiteur").output.contains("active"))
+        let key = try clientele("api-key", "create", "traiteur", "--name", "till", "--role", "viewer")
+        #expect(key.status == 0)
+        let keyID = try #require(key.output.split(separator: " ").dropFirst().first.map(String.init))
+        #expect(try clientele("api-key", "list", "traiteur").output.contains(keyID))
+        #expect(try clientele("api-key", "revoke", "traiteur", keyID).status == 0)
+        let again = try clientele("api-key", "revoke", "traiteur", keyID)
+        #expect(again.status == 1)
+        let migrate = try clientele("migrate")
+        #expect(migrate.status == 0, "\(migrate.error)")
+        #expect(migrate.output.contains("0 failed"))
+    }
+}
