@@ -2,14 +2,14 @@ import Foundation
 import Postgres
 
 /// A client record: who the client is and where they stand (DOMAIN.md sections 1 and 2).
-public struct Client: Sendable, Codable, Hashable {
+public struct Client: Sendable, Hashable {
     /// Individual, business or public body: they buy differently (DOMAIN.md section 2).
-    public enum Kind: String, Sendable, Codable, CaseIterable {
+    public enum Kind: String, Sendable, CaseIterable {
         case individual, business, publicBody = "public_body"
     }
 
     /// Where the client stands towards the business (DOMAIN.md section 1).
-    public enum Category: String, Sendable, Codable, CaseIterable {
+    public enum Category: String, Sendable, CaseIterable {
         case prospect
         case actualClient = "actual_client"
         case competitorClient = "competitor_client"

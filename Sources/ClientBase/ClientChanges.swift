@@ -25,7 +25,7 @@ public struct ClientChanges: Sendable, Hashable, Decodable {
 
     public init() {}
 
-    typealias Keys = Client.CodingKeys
+    typealias Keys = Client.Field
     static let writable: [Keys] = [
         .kind, .category, .firstName, .lastName, .organisationName, .email, .phone, .city, .postalCode, .externalRef,
     ]

@@ -118,20 +118,10 @@ public struct ClientListQuery: Sendable {
     }
 }
 
-public struct ClientPage: Sendable, Encodable {
+public struct ClientPage: Sendable {
     public var items: [Client]
+    /// The cursor of the next page; nil on the last one.
     public var nextCursor: String?
-
-    enum CodingKeys: String, CodingKey {
-        case items
-        case nextCursor = "next_cursor"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(items, forKey: .items)
-        try container.encode(nextCursor, forKey: .nextCursor)
-    }
 }
 
 /// An opaque cursor: the last id of the page, so pages stay stable while clients are added.

@@ -1,4 +1,3 @@
-import Foundation
 import Hummingbird
 import Tenancy
 
@@ -16,7 +15,7 @@ struct AuthMiddleware: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw Problem.unauthorized("the Authorization header must be `Bearer <key>`")
         }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        let token = String(parts[1].drop { $0 == " " })
         guard let credential = try await authenticator.authenticate(token: token) else {
             throw Problem.unauthorized("the API key is not valid (wrong, revoked, or of a deleted tenant)")
         }
@@ -26,7 +25,6 @@ struct AuthMiddleware: RouterMiddleware {
         }
         var context = context
         context.credential = credential
-        context.logger[metadataKey: "tenant"] = "\(credential.tenantSlug)"
         return try await next(request, context)
     }
 }

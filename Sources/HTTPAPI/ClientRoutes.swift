@@ -19,27 +19,27 @@ struct ClientRoutes {
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
         let changes = try await JSONBody.decode(ClientChanges.self, from: request, context: context)
         let client = try await repository.create(changes, in: try context.requireCredential().scope)
-        var response = try JSONBody.response(client, status: .created)
+        var response = JSONBody.response(bytes: ClientJSON.client(client), status: .created)
         response.headers[.location] = "/v1/clients/\(client.id.uuidString.lowercased())"
         return response
     }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> Response {
         let client = try await repository.get(try Self.id(context), in: try context.requireCredential().scope)
-        return try JSONBody.response(client)
+        return JSONBody.response(bytes: ClientJSON.client(client))
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> Response {
         let query = try Self.listQuery(request.uri.queryParameters)
         let page = try await repository.list(query, in: try context.requireCredential().scope)
-        return try JSONBody.response(page)
+        return JSONBody.response(bytes: ClientJSON.page(page))
     }
 
     @Sendable func update(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try Self.id(context)
         let changes = try await JSONBody.decode(ClientChanges.self, from: request, context: context)
         let client = try await repository.update(id, changes, in: try context.requireCredential().scope)
-        return try JSONBody.response(client)
+        return JSONBody.response(bytes: ClientJSON.client(client))
     }
 
     @Sendable func delete(request: Request, context: AppRequestContext) async throws -> Response {

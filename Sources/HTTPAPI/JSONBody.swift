@@ -22,23 +22,16 @@ enum JSONBody {
         return try JSONDecoder().decode(T.self, from: data)
     }
 
-    /// Dates as ISO 8601 in UTC with milliseconds: `2026-11-23T10:13:49.123Z`.
-    static func makeEncoder() -> JSONEncoder {
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()
-        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(style))
-        }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
+        return response(bytes: Array(try encoder.encode(value)), status: status)
     }
 
-    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try makeEncoder().encode(value)
-        return Response(
+    static func response(bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

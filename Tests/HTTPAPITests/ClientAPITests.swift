@@ -95,6 +95,20 @@ struct ClientAPITests {
         }
     }
 
+    @Test("text with quotes, backslashes, control characters and accents comes back as sent")
+    func escaping() async throws {
+        let key = harness.keyA
+        try await harness.test { client in
+            let created = try await client.call(.post, "/v1/clients", key: key, json: #"""
+                {"kind": "business", "organisation_name": "L'\"Atelier\" \\ Zoé\tet\u0001 fils", "city": "Saint-Étienne"}
+                """#)
+            let id = try #require(created.json["id"] as? String)
+            let fetched = try await client.call(.get, "/v1/clients/\(id)", key: key)
+            #expect(fetched.json["organisation_name"] as? String == "L'\"Atelier\" \\ Zoé\tet\u{01} fils")
+            #expect(fetched.json["city"] as? String == "Saint-Étienne")
+        }
+    }
+
     @Test("an empty list is an empty page, not an error")
     func emptyList() async throws {
         let key = harness.keyB
