@@ -4,12 +4,12 @@ import Postgres
 /// A client record: who the client is and where they stand (DOMAIN.md sections 1 and 2).
 public struct Client: Sendable, Hashable {
     /// Individual, business or public body: they buy differently (DOMAIN.md section 2).
-    public enum Kind: String, Sendable, CaseIterable {
+    public enum Kind: String, Sendable, CaseIterable, PostgresDecodable, PostgresEncodable {
         case individual, business, publicBody = "public_body"
     }
 
     /// Where the client stands towards the business (DOMAIN.md section 1).
-    public enum Category: String, Sendable, CaseIterable {
+    public enum Category: String, Sendable, CaseIterable, PostgresDecodable, PostgresEncodable {
         case prospect
         case actualClient = "actual_client"
         case competitorClient = "competitor_client"
@@ -40,8 +40,8 @@ public struct Client: Sendable, Hashable {
 
     init(row: PostgresRow) throws {
         id = try row.decode(at: 0)
-        kind = try Self.enumValue(row.decode(at: 1), column: "kind")
-        category = try Self.enumValue(row.decode(at: 2), column: "category")
+        kind = try row.decode(at: 1)
+        category = try row.decode(at: 2)
         firstName = try row.decode(at: 3)
         lastName = try row.decode(at: 4)
         organisationName = try row.decode(at: 5)
@@ -52,12 +52,5 @@ public struct Client: Sendable, Hashable {
         externalRef = try row.decode(at: 10)
         createdAt = try row.decode(at: 11)
         updatedAt = try row.decode(at: 12)
-    }
-
-    private static func enumValue<E: RawRepresentable<String>>(_ text: String, column: String) throws -> E {
-        guard let value = E(rawValue: text) else {
-            throw PostgresError(.decoding, "column \"\(column)\" holds unknown value '\(text)'")
-        }
-        return value
     }
 }

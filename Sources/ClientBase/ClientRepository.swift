@@ -17,7 +17,7 @@ public struct ClientRepository: Sendable {
                 """
                 INSERT INTO clients (id, kind, category, first_name, last_name, organisation_name, email, phone,
                                      city, postal_code, external_ref)
-                VALUES (\(client.id), \(client.kind.rawValue), \(client.category.rawValue), \(client.firstName),
+                VALUES (\(client.id), \(client.kind), \(client.category), \(client.firstName),
                         \(client.lastName), \(client.organisationName), \(client.email), \(client.phone),
                         \(client.city), \(client.postalCode), \(client.externalRef))
                 RETURNING \(fragment: Client.columns)
@@ -37,11 +37,10 @@ public struct ClientRepository: Sendable {
     }
 
     public func list(_ query: ClientListQuery, in scope: TenantScope) async throws -> ClientPage {
-        let category = query.category?.rawValue
         let rows = try await database.tenantTransaction(scope, [
             """
             SELECT \(fragment: Client.columns) FROM clients
-            WHERE (\(category)::text IS NULL OR category = \(category))
+            WHERE (\(query.category)::text IS NULL OR category = \(query.category))
               AND (\(query.after)::uuid IS NULL OR id > \(query.after))
             ORDER BY id
             LIMIT \(query.limit + 1)
@@ -66,7 +65,7 @@ public struct ClientRepository: Sendable {
                 var client = try Client(row: row)
                 try changes.apply(to: &client)
                 let saved = try await session.query("""
-                    UPDATE clients SET kind = \(client.kind.rawValue), category = \(client.category.rawValue),
+                    UPDATE clients SET kind = \(client.kind), category = \(client.category),
                         first_name = \(client.firstName), last_name = \(client.lastName),
                         organisation_name = \(client.organisationName), email = \(client.email),
                         phone = \(client.phone), city = \(client.city), postal_code = \(client.postalCode),

@@ -212,3 +212,9 @@ enum PostgresArrayParser {
         return items
     }
 }
+
+/// String-backed enums read from text columns; an unknown value is a decoding error.
+extension PostgresDecodable where Self: RawRepresentable, RawValue == String {
+    public static func decode(text: String, type: PostgresType) -> Self? { Self(rawValue: text) }
+    public static func accepts(_ type: PostgresType) -> Bool { String.accepts(type) }
+}

@@ -153,3 +153,9 @@ extension Array: PostgresEncodable where Element: PostgresEncodable {
         return text + "}"
     }
 }
+
+/// String-backed enums are sent as their raw value.
+extension PostgresEncodable where Self: RawRepresentable, RawValue == String {
+    public static var postgresType: PostgresType { .text }
+    public var postgresText: String { rawValue }
+}

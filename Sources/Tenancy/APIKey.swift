@@ -5,11 +5,6 @@ import Postgres
 /// The roles a credential can carry inside its business.
 public enum AccessRole: String, Sendable, Codable, CaseIterable, PostgresDecodable, PostgresEncodable {
     case owner, admin, manager, agent, viewer
-
-    public static func decode(text: String, type: PostgresType) -> AccessRole? { AccessRole(rawValue: text) }
-    public static func accepts(_ type: PostgresType) -> Bool { String.accepts(type) }
-    public static var postgresType: PostgresType { .text }
-    public var postgresText: String { rawValue }
 }
 
 /// An API key as shown to a person once, at creation: `ck_<key id>_<secret>`.

@@ -5,11 +5,6 @@ import Postgres
 public struct Tenant: Sendable, Hashable, Codable {
     public enum Status: String, Sendable, Codable, PostgresDecodable, PostgresEncodable {
         case active, suspended, deleted
-
-        public static func decode(text: String, type: PostgresType) -> Status? { Status(rawValue: text) }
-        public static func accepts(_ type: PostgresType) -> Bool { String.accepts(type) }
-        public static var postgresType: PostgresType { .text }
-        public var postgresText: String { rawValue }
     }
 
     public var id: Int64

@@ -66,11 +66,7 @@ struct TenantCommand: AsyncParsableCommand {
         @Argument var slug: String
 
         func run() async throws {
-            try await withDatabase { runtime, client in
-                let tenant = try await TenantDirectory(client: client, migrations: runtime.migrations, logger: runtime.logger)
-                    .suspend(slug: slug)
-                print("tenant \(tenant.slug) is \(tenant.status.rawValue)")
-            }
+            try await changeStatus(slug) { try await $0.suspend(slug: $1) }
         }
     }
 
@@ -79,11 +75,7 @@ struct TenantCommand: AsyncParsableCommand {
         @Argument var slug: String
 
         func run() async throws {
-            try await withDatabase { runtime, client in
-                let tenant = try await TenantDirectory(client: client, migrations: runtime.migrations, logger: runtime.logger)
-                    .resume(slug: slug)
-                print("tenant \(tenant.slug) is \(tenant.status.rawValue)")
-            }
+            try await changeStatus(slug) { try await $0.resume(slug: $1) }
         }
     }
 
@@ -106,6 +98,15 @@ struct TenantCommand: AsyncParsableCommand {
                 print("tenant \(tenant.slug) deleted; schema \(tenant.schemaName) and role \(tenant.roleName) dropped")
             }
         }
+    }
+}
+
+/// Suspends or resumes, and says the status the tenant now has.
+func changeStatus(_ slug: String, _ change: (TenantDirectory, String) async throws -> Tenant) async throws {
+    try await withDatabase { runtime, client in
+        let directory = TenantDirectory(client: client, migrations: runtime.migrations, logger: runtime.logger)
+        let tenant = try await change(directory, slug)
+        print("tenant \(tenant.slug) is \(tenant.status.rawValue)")
     }
 }
 
