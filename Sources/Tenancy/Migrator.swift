@@ -30,12 +30,17 @@ public struct Migrator: Sendable {
     /// Brings the platform and every living tenant up to date, `concurrency` tenants at a time.
     /// A tenant that fails is reported and the others go on.
     public func migrateAll(concurrency: Int = 4) async throws -> Report {
-        try await withRunLock {
+        // The lock holds one connection; tenants are migrated on the others.
+        guard client.options.maximumConnections >= 2 else {
+            throw TenancyError(.migrationFailed, "migrate needs a database pool of at least 2 connections")
+        }
+        let workers = max(1, min(concurrency, client.options.maximumConnections - 1))
+        return try await withRunLock { lock in
             var report = Report()
-            report.platformApplied = try await migratePlatformLocked()
-            try await client.withTransaction { try await registerTenantMigrations($0) }
+            report.platformApplied = try await migratePlatformLocked(on: lock)
+            try await inTransaction(lock) { try await registerTenantMigrations(lock) }
             let latest = migrations.latestTenantVersion
-            let tenants = try await client.query("""
+            let tenants = try await lock.query("""
                 SELECT \(fragment: Tenant.columns) FROM platform.tenants
                 WHERE status <> 'deleted' ORDER BY id
                 """).map(Tenant.init(row:))
@@ -43,7 +48,7 @@ public struct Migrator: Sendable {
             report.tenantsUpToDate = tenants.count - stale.count
             try await withThrowingTaskGroup(of: TenantOutcome.self) { group in
                 var next = stale.makeIterator()
-                for _ in 0..<max(1, concurrency) {
+                for _ in 0..<workers {
                     guard let tenant = next.next() else { break }
                     group.addTask { await migrateOne(tenant) }
                 }
@@ -63,7 +68,7 @@ public struct Migrator: Sendable {
 
     /// Applies pending platform migrations (the server does this at start).
     public func migratePlatform() async throws -> [String] {
-        try await withRunLock { try await migratePlatformLocked() }
+        try await withRunLock { try await migratePlatformLocked(on: $0) }
     }
 
     private enum TenantOutcome: Sendable {
@@ -168,29 +173,28 @@ public struct Migrator: Sendable {
 
     // MARK: Platform
 
-    private func migratePlatformLocked() async throws -> [String] {
-        try await client.withConnection { session in
-            _ = try await session.pipeline([
-                "CREATE SCHEMA IF NOT EXISTS platform",
-                """
-                CREATE TABLE IF NOT EXISTS platform.schema_migrations (
-                    version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
-                    applied_at timestamptz NOT NULL DEFAULT now())
-                """,
-            ])
-        }
-        let applied = try await client.query("SELECT version, checksum FROM platform.schema_migrations ORDER BY version")
+    /// Runs on the connection that holds the run lock, so that a pool of one connection is enough.
+    private func migratePlatformLocked(on lock: PostgresSession) async throws -> [String] {
+        _ = try await lock.pipeline([
+            "CREATE SCHEMA IF NOT EXISTS platform",
+            """
+            CREATE TABLE IF NOT EXISTS platform.schema_migrations (
+                version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now())
+            """,
+        ])
+        let applied = try await lock.query("SELECT version, checksum FROM platform.schema_migrations ORDER BY version")
             .map { (try $0.decode(Int.self, at: 0), try $0.decode(String.self, at: 1)) }
         try verify(applied: applied, against: migrations.platform, schema: "the platform schema")
         var names: [String] = []
         for migration in migrations.platform.dropFirst(applied.count) {
-            try await client.withTransaction { session in
+            try await inTransaction(lock) {
                 do {
-                    try await session.executeScript(migration.sql)
+                    try await lock.executeScript(migration.sql)
                 } catch {
                     throw TenancyError(.migrationFailed, "platform migration \(migration.fileName) failed: \(error)")
                 }
-                try await session.query("""
+                try await lock.query("""
                     INSERT INTO platform.schema_migrations (version, name, checksum)
                     VALUES (\(migration.version), \(migration.name), \(migration.checksum))
                     """)
@@ -201,12 +205,24 @@ public struct Migrator: Sendable {
         return names
     }
 
+    /// BEGIN, the body, COMMIT on a session that is not in a transaction; ROLLBACK on error.
+    private func inTransaction(_ session: PostgresSession, _ body: () async throws -> Void) async throws {
+        try await session.query("BEGIN")
+        do {
+            try await body()
+            try await session.query("COMMIT")
+        } catch {
+            _ = try? await session.query("ROLLBACK")
+            throw error
+        }
+    }
+
     /// Holds the run lock on a connection of its own for the duration of the body.
-    private func withRunLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    private func withRunLock<T: Sendable>(_ body: (PostgresSession) async throws -> T) async throws -> T {
         try await client.withConnection { lock in
             try await lock.query("SELECT pg_advisory_lock(\(Self.runLockKey))")
             do {
-                let result = try await body()
+                let result = try await body(lock)
                 try await lock.query("SELECT pg_advisory_unlock(\(Self.runLockKey))")
                 return result
             } catch {
