@@ -40,8 +40,8 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
         self.init(
             host: components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1",
             port: components.port ?? 5432,
-            user: components.user.map { $0.removingPercentEncoding ?? $0 } ?? "postgres",
-            password: components.password.map { $0.removingPercentEncoding ?? $0 },
+            user: components.percentEncodedUser.map { $0.removingPercentEncoding ?? $0 } ?? "postgres",
+            password: components.percentEncodedPassword.map { $0.removingPercentEncoding ?? $0 },
             database: database.isEmpty ? "postgres" : database
         )
         for item in components.queryItems ?? [] {

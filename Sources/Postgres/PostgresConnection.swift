@@ -1,5 +1,6 @@
 import CLibpq
 import Foundation
+import NIOPosix
 
 #if canImport(Glibc)
 import Glibc
@@ -65,6 +66,8 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     private func liveHandle() throws -> OpaquePointer {
+        // Debug builds (the tests) trap if a blocking libpq call ever reaches an event loop.
+        assert(MultiThreadedEventLoopGroup.currentEventLoop == nil, "libpq called on a SwiftNIO event loop")
         guard let handle, !isBroken else {
             throw PostgresError(.connectionLost, "the connection is closed")
         }
