@@ -39,6 +39,10 @@ struct ProblemMiddleware: RouterMiddleware {
             logger.error("database unavailable", metadata: ["error": "\(error)"])
             return Problem(status: .serviceUnavailable, slug: "unavailable", title: "Service unavailable",
                            detail: "the database is unavailable; retry in a moment")
+        case let error as PostgresError where error.sqlState == .queryCanceled:
+            logger.warning("statement cancelled by its timeout", metadata: ["error": "\(error)"])
+            return Problem(status: .serviceUnavailable, slug: "timeout", title: "Request took too long",
+                           detail: "the request took too long and was cancelled; retry in a moment")
         case let error as PostgresError where error.sqlState == .uniqueViolation:
             return Problem(status: .conflict, slug: "conflict", title: "Conflict", detail: "the record conflicts with another one")
         case let error as PostgresError where error.sqlState?.isIntegrityConstraintViolation == true || error.sqlState?.isDataException == true:

@@ -55,6 +55,9 @@ public struct TenantScope: Sendable, Hashable {
     public var tenantID: Int64
     public var schemaName: String
     public var roleName: String
+    /// A statement of this tenant running longer is cancelled by PostgreSQL (SQLSTATE 57014),
+    /// so one runaway query cannot hold a pooled connection for ever.
+    public var statementTimeout: Duration = .seconds(30)
 
     public init(tenantID: Int64, schemaName: String, roleName: String) {
         self.tenantID = tenantID
@@ -70,7 +73,11 @@ public struct TenantScope: Sendable, Hashable {
     /// survives the transaction on a pooled connection (or behind PgBouncer in transaction mode).
     /// Values are bound; `set_config(..., true)` is `SET LOCAL` with parameters.
     public var prelude: PostgresQuery {
-        "SELECT set_config('role', \(roleName), true), set_config('search_path', \(schemaName), true)"
+        let milliseconds = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+        return """
+            SELECT set_config('role', \(roleName), true), set_config('search_path', \(schemaName), true),
+                   set_config('statement_timeout', \(String(milliseconds)), true)
+            """
     }
 }
 

@@ -94,10 +94,23 @@ struct IsolationTests {
         await client.shutdown()
     }
 
+    @Test("a tenant statement past the tenant's statement timeout is cancelled, and the connection lives on")
+    func statementTimeout() async throws {
+        var scope = TenantScope(a)
+        scope.statementTimeout = .milliseconds(100)
+        let error = try await #require(throws: PostgresError.self) {
+            try await client.tenantTransaction(scope, ["SELECT pg_sleep(2)"])
+        }
+        #expect(error.sqlState == .queryCanceled)
+        let rows = try await client.tenantTransaction(TenantScope(a), ["SELECT current_setting('statement_timeout')"])
+        #expect(try rows[0][0].decode(String.self, at: 0) == "30s")
+        await client.shutdown()
+    }
+
     @Test("the tenant prelude binds its values: the role and schema are parameters, not SQL")
     func preludeIsBound() {
         let scope = TenantScope(tenantID: 1, schemaName: "x'; DROP", roleName: "y")
-        #expect(scope.prelude.binds.count == 2)
+        #expect(scope.prelude.binds.count == 3)
         #expect(!scope.prelude.sql.contains("DROP"))
     }
 }
