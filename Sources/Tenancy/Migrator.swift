@@ -90,7 +90,7 @@ public struct Migrator: Sendable {
     /// Applies a tenant's pending migrations, one transaction each (with its ledger row and the
     /// catalogue's schema version). Returns the version reached.
     public func migrateTenant(_ tenant: Tenant) async throws -> Int {
-        let scope = TenantScope(tenant)
+        let scope = TenantScope(tenant).withoutStatementTimeout
         while true {
             let (version, remaining) = try await client.withTenantTransaction(scope) { session in
                 let outcome = try await applyTenantMigrations(in: session, scope: scope, limit: 1)

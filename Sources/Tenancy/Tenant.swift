@@ -69,6 +69,13 @@ public struct TenantScope: Sendable, Hashable {
         self.init(tenantID: tenant.id, schemaName: tenant.schemaName, roleName: tenant.roleName)
     }
 
+    /// For migrations and deletion, which may rightly run long (an index on a big table).
+    var withoutStatementTimeout: TenantScope {
+        var scope = self
+        scope.statementTimeout = .zero
+        return scope
+    }
+
     /// Sets the tenant's role and search path for the current transaction only: nothing of it
     /// survives the transaction on a pooled connection (or behind PgBouncer in transaction mode).
     /// Values are bound; `set_config(..., true)` is `SET LOCAL` with parameters.

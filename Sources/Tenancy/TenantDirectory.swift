@@ -39,7 +39,7 @@ public struct TenantDirectory: Sendable {
                     throw PostgresError(.protocolViolation, "INSERT ... RETURNING returned no row")
                 }
                 var tenant = try Tenant(row: row)
-                let scope = TenantScope(tenant)
+                let scope = TenantScope(tenant).withoutStatementTimeout
                 _ = try await session.pipeline([
                     "CREATE ROLE \(identifier: tenant.roleName) NOLOGIN",
                     "GRANT \(identifier: tenant.roleName) TO CURRENT_USER",
@@ -114,7 +114,7 @@ public struct TenantDirectory: Sendable {
             let tenant = try await Self.find(slug: slug, in: session, forUpdate: true)
             // The schema's objects belong to the tenant role: drop them as that role.
             let rows = try await session.pipeline([
-                TenantScope(tenant).prelude,
+                TenantScope(tenant).withoutStatementTimeout.prelude,
                 "DROP SCHEMA \(identifier: tenant.schemaName) CASCADE",
                 "SET LOCAL ROLE NONE",
                 "DROP ROLE \(identifier: tenant.roleName)",
