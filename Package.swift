@@ -6,6 +6,7 @@ import PackageDescription
 //   Postgres       our libpq layer: connections, queries, rows, pool, LISTEN/NOTIFY, errors
 //   LocalPostgres  a private PostgreSQL cluster for development and tests
 //   Tenancy        tenant catalogue, provisioning, API keys, migrations
+//   Jobs           the job queue in PostgreSQL and its worker
 //   ClientBase     the domain: the client base of each tenant
 //   HTTPAPI        the HTTP server (Hummingbird)
 //   clientele      the executable: server and admin CLI
@@ -65,6 +66,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Jobs",
+            dependencies: [
+                "Postgres",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ClientBase",
             dependencies: ["Postgres", "Tenancy"],
             swiftSettings: swiftSettings
@@ -118,6 +128,14 @@ let package = Package(
         .testTarget(
             name: "TenancyTests",
             dependencies: ["Tenancy", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "JobsTests",
+            dependencies: [
+                "Jobs", "Postgres", "Tenancy", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -122,6 +122,7 @@ extension PostgresDate: PostgresDecodable {
 /// A `json` or `jsonb` cell, kept as its text; decode it with `decode(_:)`.
 public struct PostgresJSONValue: PostgresDecodable, Hashable {
     public var text: String
+    public init(text: String) { self.text = text }
     public static func decode(text: String, type: PostgresType) -> PostgresJSONValue? { .init(text: text) }
     public static func accepts(_ type: PostgresType) -> Bool { type == .json || type == .jsonb }
 
