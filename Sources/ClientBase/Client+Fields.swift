@@ -6,5 +6,7 @@ extension Client {
         case email, phone, city
         case postalCode = "postal_code", externalRef = "external_ref"
         case createdAt = "created_at", updatedAt = "updated_at"
+        case categoryReason = "category_reason", categorySince = "category_since", followUpOn = "follow_up_on"
+        case dueForFollowUp = "due_for_follow_up"
     }
 }

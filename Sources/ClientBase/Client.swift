@@ -30,12 +30,18 @@ public struct Client: Sendable, Hashable {
     public var city: String?
     public var postalCode: String?
     public var externalRef: String?
+    /// Why the client stands where they do: required for a relative or absolute non-consumer
+    /// and a former client (the temporary or permanent reason, why they left).
+    public var categoryReason: String?
+    public var categorySince: Date
+    /// For a relative non-consumer: when the reason should lift.
+    public var followUpOn: PostgresDate?
     public var createdAt: Date
     public var updatedAt: Date
 
     static let columns: PostgresQuery = """
         id, kind, category, first_name, last_name, organisation_name, email, phone, city, postal_code,
-        external_ref, created_at, updated_at
+        external_ref, created_at, updated_at, category_reason, category_since, follow_up_on
         """
 
     init(row: PostgresRow) throws {
@@ -52,5 +58,14 @@ public struct Client: Sendable, Hashable {
         externalRef = try row.decode(at: 10)
         createdAt = try row.decode(at: 11)
         updatedAt = try row.decode(at: 12)
+        categoryReason = try row.decode(at: 13)
+        categorySince = try row.decode(at: 14)
+        followUpOn = try row.decode(at: 15)
+    }
+
+    /// A relative non-consumer whose reason should have lifted by `today`.
+    public func isDueForFollowUp(today: PostgresDate) -> Bool {
+        guard category == .relativeNonConsumer, let followUpOn else { return false }
+        return followUpOn <= today
     }
 }

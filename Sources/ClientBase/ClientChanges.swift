@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// A field of a change request: left out, set to null, or set to a value. PATCH needs the
 /// three apart: leaving `email` out keeps it, `"email": null` clears it.
@@ -22,12 +23,15 @@ public struct ClientChanges: Sendable, Hashable, Decodable {
     public var city: FieldChange<String> = .unchanged
     public var postalCode: FieldChange<String> = .unchanged
     public var externalRef: FieldChange<String> = .unchanged
+    public var categoryReason: FieldChange<String> = .unchanged
+    public var followUpOn: FieldChange<PostgresDate> = .unchanged
 
     public init() {}
 
     typealias Keys = Client.Field
     static let writable: [Keys] = [
         .kind, .category, .firstName, .lastName, .organisationName, .email, .phone, .city, .postalCode, .externalRef,
+        .categoryReason, .followUpOn,
     ]
 
     public init(from decoder: any Decoder) throws {
@@ -53,6 +57,20 @@ public struct ClientChanges: Sendable, Hashable, Decodable {
         city = try Self.decodeText(container, .city)
         postalCode = try Self.decodeText(container, .postalCode)
         externalRef = try Self.decodeText(container, .externalRef)
+        categoryReason = try Self.decodeText(container, .categoryReason)
+        followUpOn = try Self.decodeDate(container, .followUpOn)
+    }
+
+    private static func decodeDate(_ container: KeyedDecodingContainer<AnyKey>, _ key: Keys) throws -> FieldChange<PostgresDate> {
+        switch try decodeText(container, key) {
+        case .unchanged: return .unchanged
+        case .cleared: return .cleared
+        case .set(let text):
+            guard let date = PostgresDate(text) else {
+                throw ClientBaseError(.invalid, "field '\(key.rawValue)' must be a date as YYYY-MM-DD", field: key.rawValue)
+            }
+            return .set(date)
+        }
     }
 
     private static func decodeText(_ container: KeyedDecodingContainer<AnyKey>, _ key: Keys) throws -> FieldChange<String> {

@@ -10,21 +10,49 @@ public struct ClientRepository: Sendable {
         self.database = database
     }
 
-    public func create(_ changes: ClientChanges, in scope: TenantScope) async throws -> Client {
+    /// Creates a client and opens its category history. `author` says who did it (an API key).
+    public func create(_ changes: ClientChanges, in scope: TenantScope, author: String) async throws -> Client {
         let client = try changes.newClient(id: UUIDv7.make(), now: Date())
         let rows = try await mappingConstraints {
             try await database.tenantTransaction(scope, [
                 """
                 INSERT INTO clients (id, kind, category, first_name, last_name, organisation_name, email, phone,
-                                     city, postal_code, external_ref)
+                                     city, postal_code, external_ref, category_reason, follow_up_on)
                 VALUES (\(client.id), \(client.kind), \(client.category), \(client.firstName),
                         \(client.lastName), \(client.organisationName), \(client.email), \(client.phone),
-                        \(client.city), \(client.postalCode), \(client.externalRef))
+                        \(client.city), \(client.postalCode), \(client.externalRef), \(client.categoryReason),
+                        \(client.followUpOn))
                 RETURNING \(fragment: Client.columns)
                 """,
+                Self.recordChange(of: client.id, from: nil, to: client.category, reason: client.categoryReason, author: author),
             ])
         }
         return try Client(row: rows[0][0])
+    }
+
+    static func recordChange(
+        of id: UUID, from: Client.Category?, to: Client.Category, reason: String?, author: String
+    ) -> PostgresQuery {
+        """
+        INSERT INTO category_changes (client_id, from_category, to_category, reason, author)
+        VALUES (\(id), \(from), \(to), \(reason), \(author))
+        """
+    }
+
+    /// Every category the client has had, newest first.
+    public func categoryHistory(of id: UUID, in scope: TenantScope) async throws -> [CategoryChange] {
+        let rows = try await database.tenantTransaction(scope, [
+            "SELECT 1 FROM clients WHERE id = \(id)",
+            """
+            SELECT from_category, to_category, reason, author, changed_at FROM category_changes
+            WHERE client_id = \(id) ORDER BY id DESC
+            """,
+        ])
+        guard !rows[0].isEmpty else { throw Self.notFound(id) }
+        return try rows[1].map {
+            CategoryChange(from: try $0.decode(at: 0), to: try $0.decode(at: 1), reason: try $0.decode(at: 2),
+                           author: try $0.decode(at: 3), changedAt: try $0.decode(at: 4))
+        }
     }
 
     /// One round trip: BEGIN, the tenant's role and path, the SELECT, COMMIT.
@@ -41,6 +69,8 @@ public struct ClientRepository: Sendable {
             """
             SELECT \(fragment: Client.columns) FROM clients
             WHERE (\(query.category)::text IS NULL OR category = \(query.category))
+              AND (NOT \(query.dueForFollowUp)
+                   OR (category = 'relative_non_consumer' AND follow_up_on <= current_date))
               AND (\(query.after)::uuid IS NULL OR id > \(query.after))
             ORDER BY id
             LIMIT \(query.limit + 1)
@@ -56,24 +86,36 @@ public struct ClientRepository: Sendable {
     }
 
     /// Applies a PATCH: the row is locked, changed, checked against the rules, and saved.
-    public func update(_ id: UUID, _ changes: ClientChanges, in scope: TenantScope) async throws -> Client {
+    public func update(_ id: UUID, _ changes: ClientChanges, in scope: TenantScope, author: String) async throws -> Client {
         try await mappingConstraints {
             try await database.withTenantTransaction(scope) { session in
                 let current = try await session.query(
                     "SELECT \(fragment: Client.columns) FROM clients WHERE id = \(id) FOR UPDATE")
                 guard let row = current.first else { throw Self.notFound(id) }
-                var client = try Client(row: row)
+                let before = try Client(row: row)
+                var client = before
                 try changes.apply(to: &client)
-                let saved = try await session.query("""
+                let moved = client.category != before.category
+                var statements: [PostgresQuery] = [
+                    """
                     UPDATE clients SET kind = \(client.kind), category = \(client.category),
                         first_name = \(client.firstName), last_name = \(client.lastName),
                         organisation_name = \(client.organisationName), email = \(client.email),
                         phone = \(client.phone), city = \(client.city), postal_code = \(client.postalCode),
-                        external_ref = \(client.externalRef), updated_at = now()
+                        external_ref = \(client.externalRef), category_reason = \(client.categoryReason),
+                        follow_up_on = \(client.followUpOn),
+                        category_since = CASE WHEN \(moved) THEN now() ELSE category_since END,
+                        updated_at = now()
                     WHERE id = \(id)
                     RETURNING \(fragment: Client.columns)
-                    """)
-                return try Client(row: saved[0])
+                    """,
+                ]
+                if moved {
+                    statements.append(Self.recordChange(
+                        of: id, from: before.category, to: client.category, reason: client.categoryReason, author: author))
+                }
+                let saved = try await session.pipeline(statements)
+                return try Client(row: saved[0][0])
             }
         }
     }
@@ -107,11 +149,14 @@ public struct ClientRepository: Sendable {
 public struct ClientListQuery: Sendable {
     public static let maximumLimit = 200
     public var category: Client.Category?
+    /// Only relative non-consumers whose follow-up date has come.
+    public var dueForFollowUp: Bool
     public var limit: Int
     public var after: UUID?
 
-    public init(category: Client.Category? = nil, limit: Int = 50, after: UUID? = nil) {
+    public init(category: Client.Category? = nil, dueForFollowUp: Bool = false, limit: Int = 50, after: UUID? = nil) {
         self.category = category
+        self.dueForFollowUp = dueForFollowUp
         self.limit = limit
         self.after = after
     }
@@ -121,6 +166,16 @@ public struct ClientPage: Sendable {
     public var items: [Client]
     /// The cursor of the next page; nil on the last one.
     public var nextCursor: String?
+}
+
+/// One change of a client's category.
+public struct CategoryChange: Sendable, Hashable {
+    public var from: Client.Category?
+    public var to: Client.Category
+    public var reason: String?
+    /// Who made it: `api-key:<key id>` (users come later), or `migration`.
+    public var author: String
+    public var changedAt: Date
 }
 
 /// An opaque cursor: the last id of the page, so pages stay stable while clients are added.

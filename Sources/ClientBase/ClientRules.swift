@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// The rules a client record keeps, whichever way it was written.
 enum ClientRules {
@@ -31,6 +32,25 @@ enum ClientRules {
         if let code = client.postalCode,
            code.count > 10 || !code.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || $0 == " " || $0 == "-" }) {
             throw ClientBaseError(.invalid, "postal_code must be at most 10 letters, digits, spaces or dashes", field: "postal_code")
+        }
+        switch client.category {
+        case .relativeNonConsumer, .absoluteNonConsumer, .formerClient:
+            guard client.categoryReason != nil else {
+                let why = [
+                    Client.Category.relativeNonConsumer: "the temporary reason they cannot consume yet",
+                    .absoluteNonConsumer: "the permanent reason they cannot consume",
+                    .formerClient: "why they left",
+                ][client.category]!
+                throw ClientBaseError(.invalid, "a \(client.category.rawValue) needs a category_reason: \(why)", field: "category_reason")
+            }
+        default:
+            break
+        }
+        if client.followUpOn != nil, client.category != .relativeNonConsumer {
+            throw ClientBaseError(.invalid, "follow_up_on applies to a relative_non_consumer only", field: "follow_up_on")
+        }
+        if let reason = client.categoryReason, reason.count > 500 {
+            throw ClientBaseError(.invalid, "category_reason is longer than 500 characters", field: "category_reason")
         }
         if let reference = client.externalRef, reference.count > 100 {
             throw ClientBaseError(.invalid, "external_ref is longer than 100 characters", field: "external_ref")
@@ -65,7 +85,7 @@ extension ClientChanges {
         }
         var category = Client.Category.prospect
         if case .set(let value) = self.category { category = value }
-        var client = Client(id: id, kind: kind, category: category, createdAt: now, updatedAt: now)
+        var client = Client(id: id, kind: kind, category: category, categorySince: now, createdAt: now, updatedAt: now)
         try apply(to: &client)
         return client
     }
@@ -74,7 +94,12 @@ extension ClientChanges {
     func apply(to client: inout Client) throws {
         if case .set(let value) = kind { client.kind = value }
         if case .cleared = kind { throw ClientBaseError(.invalid, "field 'kind' cannot be null", field: "kind") }
-        if case .set(let value) = category { client.category = value }
+        if case .set(let value) = category, value != client.category {
+            // A new standing starts without the old one's reason and follow-up date.
+            client.category = value
+            client.categoryReason = nil
+            client.followUpOn = nil
+        }
         if case .cleared = category { throw ClientBaseError(.invalid, "field 'category' cannot be null", field: "category") }
         Self.apply(firstName, to: &client.firstName)
         Self.apply(lastName, to: &client.lastName)
@@ -84,10 +109,12 @@ extension ClientChanges {
         Self.apply(city, to: &client.city)
         Self.apply(postalCode, to: &client.postalCode)
         Self.apply(externalRef, to: &client.externalRef)
+        Self.apply(categoryReason, to: &client.categoryReason)
+        Self.apply(followUpOn, to: &client.followUpOn)
         try ClientRules.validate(client)
     }
 
-    private static func apply(_ change: FieldChange<String>, to field: inout String?) {
+    private static func apply<Value>(_ change: FieldChange<Value>, to field: inout Value?) {
         switch change {
         case .unchanged: break
         case .cleared: field = nil
@@ -97,10 +124,11 @@ extension ClientChanges {
 }
 
 extension Client {
-    init(id: UUID, kind: Kind, category: Category, createdAt: Date, updatedAt: Date) {
+    init(id: UUID, kind: Kind, category: Category, categorySince: Date, createdAt: Date, updatedAt: Date) {
         self.id = id
         self.kind = kind
         self.category = category
+        self.categorySince = categorySince
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

@@ -21,3 +21,8 @@ public struct AppRequestContext: RequestContext {
         return credential
     }
 }
+
+extension Credential {
+    /// Who a change is recorded as made by.
+    var author: String { "api-key:\(keyID)" }
+}

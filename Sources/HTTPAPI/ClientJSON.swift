@@ -1,5 +1,6 @@
 import ClientBase
 import Foundation
+import Postgres
 
 #if canImport(Glibc)
 import Glibc
@@ -11,6 +12,27 @@ enum ClientJSON {
     static func client(_ client: Client) -> [UInt8] {
         var writer = JSONWriter()
         writer.write(client)
+        return writer.bytes
+    }
+
+    static func history(_ changes: [CategoryChange]) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.raw("{\"items\":[")
+        for (index, change) in changes.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.raw("{\"author\":")
+            writer.string(change.author)
+            writer.raw(",\"changed_at\":")
+            writer.date(change.changedAt)
+            writer.raw(",\"from_category\":")
+            writer.string(change.from?.rawValue)
+            writer.raw(",\"reason\":")
+            writer.string(change.reason)
+            writer.raw(",\"to_category\":")
+            writer.string(change.to.rawValue)
+            writer.raw("}")
+        }
+        writer.raw("]}")
         return writer.bytes
     }
 
@@ -37,12 +59,17 @@ struct JSONWriter {
 
     mutating func write(_ client: Client) {
         field("{\"category\":", client.category.rawValue)
+        field(",\"category_reason\":", client.categoryReason)
+        raw(",\"category_since\":")
+        date(client.categorySince)
         field(",\"city\":", client.city)
         raw(",\"created_at\":")
         date(client.createdAt)
+        raw(client.isDueForFollowUp(today: Self.today()) ? ",\"due_for_follow_up\":true" : ",\"due_for_follow_up\":false")
         field(",\"email\":", client.email)
         field(",\"external_ref\":", client.externalRef)
         field(",\"first_name\":", client.firstName)
+        field(",\"follow_up_on\":", client.followUpOn?.description)
         field(",\"id\":", client.id.uuidString.lowercased())
         field(",\"kind\":", client.kind.rawValue)
         field(",\"last_name\":", client.lastName)
@@ -52,6 +79,14 @@ struct JSONWriter {
         raw(",\"updated_at\":")
         date(client.updatedAt)
         raw("}")
+    }
+
+    /// Today's date in UTC (the follow-up dates are calendar dates).
+    static func today() -> PostgresDate {
+        var seconds = time_t(Date().timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return PostgresDate(year: Int(parts.tm_year) + 1900, month: Int(parts.tm_mon) + 1, day: Int(parts.tm_mday))
     }
 
     mutating func raw(_ text: StaticString) {

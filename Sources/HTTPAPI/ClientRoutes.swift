@@ -14,11 +14,18 @@ struct ClientRoutes {
         group.get(":id", use: get)
         group.patch(":id", use: update)
         group.delete(":id", use: delete)
+        group.get(":id/category-history", use: categoryHistory)
+    }
+
+    @Sendable func categoryHistory(request: Request, context: AppRequestContext) async throws -> Response {
+        let changes = try await repository.categoryHistory(of: try Self.id(context), in: try context.requireCredential().scope)
+        return JSONBody.response(bytes: ClientJSON.history(changes))
     }
 
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
         let changes = try await JSONBody.decode(ClientChanges.self, from: request, context: context)
-        let client = try await repository.create(changes, in: try context.requireCredential().scope)
+        let credential = try context.requireCredential()
+        let client = try await repository.create(changes, in: credential.scope, author: credential.author)
         var response = JSONBody.response(bytes: ClientJSON.client(client), status: .created)
         response.headers[.location] = "/v1/clients/\(client.id.uuidString.lowercased())"
         return response
@@ -38,7 +45,8 @@ struct ClientRoutes {
     @Sendable func update(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try Self.id(context)
         let changes = try await JSONBody.decode(ClientChanges.self, from: request, context: context)
-        let client = try await repository.update(id, changes, in: try context.requireCredential().scope)
+        let credential = try context.requireCredential()
+        let client = try await repository.update(id, changes, in: credential.scope, author: credential.author)
         return JSONBody.response(bytes: ClientJSON.client(client))
     }
 
@@ -55,12 +63,12 @@ struct ClientRoutes {
         return id
     }
 
-    static let listParameters: Set<String> = ["limit", "cursor", "category"]
+    static let listParameters: Set<String> = ["limit", "cursor", "category", "due_for_follow_up"]
 
     static func listQuery(_ parameters: FlatDictionary<Substring, Substring>) throws -> ClientListQuery {
         var query = ClientListQuery()
         for (name, _) in parameters where !listParameters.contains(String(name)) {
-            throw Problem.badRequest("unknown query parameter '\(name)'; use limit, cursor or category", field: String(name))
+            throw Problem.badRequest("unknown query parameter '\(name)'; use limit, cursor, category or due_for_follow_up", field: String(name))
         }
         if let limit = parameters.get("limit") {
             guard let value = Int(limit), (1...ClientListQuery.maximumLimit).contains(value) else {
@@ -80,6 +88,12 @@ struct ClientRoutes {
                 throw Problem.badRequest("category must be one of: \(allowed)", field: "category")
             }
             query.category = value
+        }
+        if let due = parameters.get("due_for_follow_up") {
+            guard let value = Bool(String(due)) else {
+                throw Problem.badRequest("due_for_follow_up must be true or false", field: "due_for_follow_up")
+            }
+            query.dueForFollowUp = value
         }
         return query
     }

@@ -24,7 +24,7 @@ enum DemoTenant {
         let repository = ClientRepository(database: database)
         for json in samples {
             let changes = try JSONDecoder().decode(ClientChanges.self, from: Data(json.utf8))
-            _ = try await repository.create(changes, in: TenantScope(tenant))
+            _ = try await repository.create(changes, in: TenantScope(tenant), author: "demo")
         }
         runtime.logger.info("demo tenant created", metadata: ["slug": "\(slug)"])
     }
@@ -36,7 +36,7 @@ enum DemoTenant {
         #"{"kind": "individual", "category": "prescriber", "first_name": "Claire", "last_name": "Rousseau", "city": "Lyon", "postal_code": "69006"}"#,
         #"{"kind": "business", "category": "actual_client", "organisation_name": "Garage du Centre", "email": "contact@garage-centre.example.fr", "city": "Lyon"}"#,
         #"{"kind": "public_body", "category": "competitor_client", "organisation_name": "Mairie de Caluire", "city": "Caluire-et-Cuire", "postal_code": "69300"}"#,
-        #"{"kind": "individual", "category": "relative_non_consumer", "first_name": "Jules", "last_name": "Petit", "city": "Lyon"}"#,
-        #"{"kind": "individual", "category": "former_client", "first_name": "Anne", "last_name": "Moreau", "city": "Bron", "postal_code": "69500"}"#,
+        #"{"kind": "individual", "category": "relative_non_consumer", "category_reason": "too young: his sight will need correcting later", "follow_up_on": "2027-09-01", "first_name": "Jules", "last_name": "Petit", "city": "Lyon"}"#,
+        #"{"kind": "individual", "category": "former_client", "category_reason": "moved to a competitor: price", "first_name": "Anne", "last_name": "Moreau", "city": "Bron", "postal_code": "69500"}"#,
     ]
 }

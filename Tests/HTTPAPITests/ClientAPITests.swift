@@ -34,7 +34,7 @@ struct ClientAPITests {
             #expect(fetched.status == .ok)
             #expect(fetched.json["email"] as? String == "lea@example.fr")
 
-            let patched = try await client.call(.patch, "/v1/clients/\(id)", key: key, json: #"{"category": "former_client", "phone": null}"#)
+            let patched = try await client.call(.patch, "/v1/clients/\(id)", key: key, json: #"{"category": "former_client", "category_reason": "moved away", "phone": null}"#)
             #expect(patched.status == .ok)
             #expect(patched.json["category"] as? String == "former_client")
             #expect(patched.json["phone"] is NSNull)

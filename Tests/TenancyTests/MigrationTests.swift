@@ -64,7 +64,8 @@ struct MigrationTests {
         let report = try await migrator.migrateAll()
         #expect(!report.succeeded)
         #expect(report.failures.map(\.slug) == ["b"])
-        #expect(report.failures.first?.message.contains("0002_add_notes.sql") == true)
+        let file = Migration(version: base.tenant.count + 1, name: "add_notes", sql: "").fileName
+        #expect(report.failures.first?.message.contains(file) == true)
         #expect(Set(report.tenantsMigrated.map(\.slug)) == ["a", "c"])
         #expect(try await directory.find(slug: "b").schemaVersion == base.tenant.count)
         await client.shutdown()
@@ -123,6 +124,30 @@ struct MigrationTests {
         let report = try await migrator.migrateAll()
         #expect(report.tenantsMigrated.map(\.slug) == ["b"])
         #expect(report.tenantsUpToDate == 1)
+        await client.shutdown()
+    }
+
+    @Test("the category history migration gives existing clients their first history entry")
+    func categoryHistoryBackfill() async throws {
+        let (client, _) = try await TestDatabase.platform("mig")
+        let first = MigrationSet(platform: base.platform, tenant: Array(base.tenant.prefix(1)))
+        let old = TenantDirectory(client: client, migrations: first, logger: TestDatabase.logger)
+        let tenant = try await old.create(slug: "old", name: "Old").tenant
+        #expect(tenant.schemaVersion == 1)
+        _ = try await client.tenantTransaction(TenantScope(tenant), [
+            "INSERT INTO clients (id, kind, category, last_name) VALUES (\(UUID()), 'individual', 'prescriber', 'Rousseau')",
+        ])
+        let report = try await Migrator(client: client, migrations: base, logger: TestDatabase.logger).migrateAll()
+        #expect(report.succeeded)
+        let rows = try await client.tenantTransaction(TenantScope(tenant), [
+            "SELECT from_category, to_category, author FROM category_changes",
+            "SELECT category_since = created_at FROM clients",
+        ])
+        #expect(rows[0].count == 1)
+        #expect(try rows[0][0].decode(String?.self, at: 0) == nil)
+        #expect(try rows[0][0].decode(String.self, at: 1) == "prescriber")
+        #expect(try rows[0][0].decode(String.self, at: 2) == "migration")
+        #expect(try rows[1][0].decode(Bool.self, at: 0))
         await client.shutdown()
     }
 
