@@ -74,7 +74,8 @@ public final class JobWorker: Service, Sendable {
     }
 
     private func slot(until stopping: StopFlag) async {
-        while !stopping.isSet {
+        // Cancellation stops the slot too: a cancelled wait returns at once and would spin.
+        while !stopping.isSet, !Task.isCancelled {
             let jobs: [Job]
             do {
                 jobs = try await queue.claim(worker: id, limit: 1, lease: options.lease)

@@ -169,6 +169,7 @@ struct JobWorkerTests {
         #expect(failures.withLock { $0 } == 2)
         #expect(try await queue.status(of: unknown)?.lastError?.contains("no handler") == true)
         running.cancel()
+        _ = await running.result  // cancellation stops the worker: run() returns
         await listener.stop()
         await client.shutdown()
     }
