@@ -36,12 +36,14 @@ public struct Client: Sendable, Hashable {
     public var categorySince: Date
     /// For a relative non-consumer: when the reason should lift.
     public var followUpOn: PostgresDate?
+    /// 1 at creation, one more at each change: the record's ETag.
+    public var revision: Int
     public var createdAt: Date
     public var updatedAt: Date
 
     static let columns: PostgresQuery = """
         id, kind, category, first_name, last_name, organisation_name, email, phone, city, postal_code,
-        external_ref, created_at, updated_at, category_reason, category_since, follow_up_on
+        external_ref, created_at, updated_at, category_reason, category_since, follow_up_on, revision
         """
 
     init(row: PostgresRow) throws {
@@ -61,6 +63,7 @@ public struct Client: Sendable, Hashable {
         categoryReason = try row.decode(at: 13)
         categorySince = try row.decode(at: 14)
         followUpOn = try row.decode(at: 15)
+        revision = try row.decode(at: 16)
     }
 
     /// A relative non-consumer whose reason should have lifted by `today`.

@@ -8,6 +8,8 @@ public struct ClientBaseError: Error, Sendable, CustomStringConvertible {
         case notFound
         /// The value is taken by another record (409).
         case conflict
+        /// The record changed since the revision the caller read (412).
+        case staleRevision
     }
 
     public var code: Code

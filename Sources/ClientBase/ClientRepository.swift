@@ -86,13 +86,21 @@ public struct ClientRepository: Sendable {
     }
 
     /// Applies a PATCH: the row is locked, changed, checked against the rules, and saved.
-    public func update(_ id: UUID, _ changes: ClientChanges, in scope: TenantScope, author: String) async throws -> Client {
+    /// With `ifRevisionIn`, the change is refused unless the record is still at one of those
+    /// revisions (If-Match).
+    public func update(
+        _ id: UUID, _ changes: ClientChanges, in scope: TenantScope, author: String, ifRevisionIn expected: Set<Int>? = nil
+    ) async throws -> Client {
         try await mappingConstraints {
             try await database.withTenantTransaction(scope) { session in
                 let current = try await session.query(
                     "SELECT \(fragment: Client.columns) FROM clients WHERE id = \(id) FOR UPDATE")
                 guard let row = current.first else { throw Self.notFound(id) }
                 let before = try Client(row: row)
+                if let expected, !expected.contains(before.revision) {
+                    throw ClientBaseError(.staleRevision,
+                        "the client changed since you read it (it is now at revision \(before.revision)); read it again and reapply your change")
+                }
                 var client = before
                 try changes.apply(to: &client)
                 let moved = client.category != before.category
@@ -105,7 +113,7 @@ public struct ClientRepository: Sendable {
                         external_ref = \(client.externalRef), category_reason = \(client.categoryReason),
                         follow_up_on = \(client.followUpOn),
                         category_since = CASE WHEN \(moved) THEN now() ELSE category_since END,
-                        updated_at = now()
+                        revision = revision + 1, updated_at = now()
                     WHERE id = \(id)
                     RETURNING \(fragment: Client.columns)
                     """,

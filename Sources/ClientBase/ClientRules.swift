@@ -129,6 +129,7 @@ extension Client {
         self.kind = kind
         self.category = category
         self.categorySince = categorySince
+        self.revision = 1
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

@@ -26,14 +26,14 @@ struct ClientRoutes {
         let changes = try await JSONBody.decode(ClientChanges.self, from: request, context: context)
         let credential = try context.requireCredential()
         let client = try await repository.create(changes, in: credential.scope, author: credential.author)
-        var response = JSONBody.response(bytes: ClientJSON.client(client), status: .created)
+        var response = Self.response(client, status: .created)
         response.headers[.location] = "/v1/clients/\(client.id.uuidString.lowercased())"
         return response
     }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> Response {
         let client = try await repository.get(try Self.id(context), in: try context.requireCredential().scope)
-        return JSONBody.response(bytes: ClientJSON.client(client))
+        return Self.response(client)
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> Response {
@@ -46,13 +46,36 @@ struct ClientRoutes {
         let id = try Self.id(context)
         let changes = try await JSONBody.decode(ClientChanges.self, from: request, context: context)
         let credential = try context.requireCredential()
-        let client = try await repository.update(id, changes, in: credential.scope, author: credential.author)
-        return JSONBody.response(bytes: ClientJSON.client(client))
+        let client = try await repository.update(
+            id, changes, in: credential.scope, author: credential.author,
+            ifRevisionIn: try Self.ifMatch(request.headers[.ifMatch]))
+        return Self.response(client)
     }
 
     @Sendable func delete(request: Request, context: AppRequestContext) async throws -> Response {
         try await repository.delete(try Self.id(context), in: try context.requireCredential().scope)
         return Response(status: .noContent)
+    }
+
+    /// A client with its ETag, its revision in quotes.
+    static func response(_ client: Client, status: HTTPResponse.Status = .ok) -> Response {
+        var response = JSONBody.response(bytes: ClientJSON.client(client), status: status)
+        response.headers[.eTag] = "\"\(client.revision)\""
+        return response
+    }
+
+    /// The revisions an If-Match header accepts: nil for none or `*`. An entity tag that is not
+    /// one of ours can never match, so the update is refused (412), as RFC 9110 asks.
+    static func ifMatch(_ header: String?) throws -> Set<Int>? {
+        guard let header, header.trimmingCharacters(in: .whitespaces) != "*" else { return nil }
+        var revisions = Set<Int>()
+        for tag in header.split(separator: ",") {
+            let tag = tag.trimmingCharacters(in: .whitespaces)
+            if tag.hasPrefix("\""), tag.hasSuffix("\""), tag.count >= 3, let revision = Int(tag.dropFirst().dropLast()) {
+                revisions.insert(revision)
+            }
+        }
+        return revisions
     }
 
     static func id(_ context: AppRequestContext) throws -> UUID {
