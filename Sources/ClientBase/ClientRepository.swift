@@ -14,20 +14,33 @@ public struct ClientRepository: Sendable {
     public func create(_ changes: ClientChanges, in scope: TenantScope, author: String) async throws -> Client {
         let client = try changes.newClient(id: UUIDv7.make(), now: Date())
         let rows = try await mappingConstraints {
-            try await database.tenantTransaction(scope, [
-                """
-                INSERT INTO clients (id, kind, category, first_name, last_name, organisation_name, email, phone,
-                                     city, postal_code, external_ref, category_reason, follow_up_on)
-                VALUES (\(client.id), \(client.kind), \(client.category), \(client.firstName),
-                        \(client.lastName), \(client.organisationName), \(client.email), \(client.phone),
-                        \(client.city), \(client.postalCode), \(client.externalRef), \(client.categoryReason),
-                        \(client.followUpOn))
-                RETURNING \(fragment: Client.columns)
-                """,
-                Self.recordChange(of: client.id, from: nil, to: client.category, reason: client.categoryReason, author: author),
-            ])
+            try await database.tenantTransaction(scope, Self.insert(client, author: author))
         }
         return try Client(row: rows[0][0])
+    }
+
+    /// The same, inside the caller's tenant transaction (to record something with it).
+    public func create(_ changes: ClientChanges, author: String, in session: PostgresSession) async throws -> Client {
+        let client = try changes.newClient(id: UUIDv7.make(), now: Date())
+        let rows = try await mappingConstraints {
+            try await session.pipeline(Self.insert(client, author: author))
+        }
+        return try Client(row: rows[0][0])
+    }
+
+    static func insert(_ client: Client, author: String) -> [PostgresQuery] {
+        [
+            """
+            INSERT INTO clients (id, kind, category, first_name, last_name, organisation_name, email, phone,
+                                 city, postal_code, external_ref, category_reason, follow_up_on)
+            VALUES (\(client.id), \(client.kind), \(client.category), \(client.firstName),
+                    \(client.lastName), \(client.organisationName), \(client.email), \(client.phone),
+                    \(client.city), \(client.postalCode), \(client.externalRef), \(client.categoryReason),
+                    \(client.followUpOn))
+            RETURNING \(fragment: Client.columns)
+            """,
+            recordChange(of: client.id, from: nil, to: client.category, reason: client.categoryReason, author: author),
+        ]
     }
 
     static func recordChange(

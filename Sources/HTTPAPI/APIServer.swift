@@ -48,7 +48,8 @@ public struct APIServer: Sendable {
         router.add(middleware: ProblemMiddleware())
         HealthRoutes(database: database, metrics: metrics).register(on: router)
         let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
-        ClientRoutes(repository: ClientRepository(database: database)).register(on: v1.group("clients"))
+        ClientRoutes(repository: ClientRepository(database: database), idempotency: IdempotentRequests(database: database))
+            .register(on: v1.group("clients"))
         return router
     }
 

@@ -7,6 +7,7 @@ import Tenancy
 /// `/v1/clients`: create, get, list, update (PATCH) and delete a tenant's clients.
 struct ClientRoutes {
     let repository: ClientRepository
+    let idempotency: IdempotentRequests
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post(use: create)
@@ -23,13 +24,29 @@ struct ClientRoutes {
     }
 
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
-        let changes = try await JSONBody.decode(ClientChanges.self, from: request, context: context)
         let credential = try context.requireCredential()
-        let client = try await repository.create(changes, in: credential.scope, author: credential.author)
+        let key = try IdempotentRequests.key(of: request)
+        let body = try await JSONBody.collect(request, context: context)
+        let changes = try JSONBody.decode(ClientChanges.self, from: body)
+        guard let key else {
+            let client = try await repository.create(changes, in: credential.scope, author: credential.author)
+            return Self.created(client)
+        }
+        return try await idempotency.run(key: key, route: "POST /v1/clients", body: body, scope: credential.scope) { session in
+            let client = try await repository.create(changes, author: credential.author, in: session)
+            return IdempotentRequests.Stored(
+                status: 201, location: Self.location(of: client), etag: Self.etag(of: client), body: ClientJSON.client(client))
+        }
+    }
+
+    static func created(_ client: Client) -> Response {
         var response = Self.response(client, status: .created)
-        response.headers[.location] = "/v1/clients/\(client.id.uuidString.lowercased())"
+        response.headers[.location] = location(of: client)
         return response
     }
+
+    static func location(of client: Client) -> String { "/v1/clients/\(client.id.uuidString.lowercased())" }
+    static func etag(of client: Client) -> String { "\"\(client.revision)\"" }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> Response {
         let client = try await repository.get(try Self.id(context), in: try context.requireCredential().scope)
@@ -60,7 +77,7 @@ struct ClientRoutes {
     /// A client with its ETag, its revision in quotes.
     static func response(_ client: Client, status: HTTPResponse.Status = .ok) -> Response {
         var response = JSONBody.response(bytes: ClientJSON.client(client), status: status)
-        response.headers[.eTag] = "\"\(client.revision)\""
+        response.headers[.eTag] = etag(of: client)
         return response
     }
 
