@@ -52,6 +52,8 @@ enum ClientJSON {
 
 struct JSONWriter {
     var bytes: [UInt8] = []
+    /// Read once per response, not once per client of a page.
+    let today = JSONWriter.today()
 
     init() {
         bytes.reserveCapacity(512)
@@ -65,7 +67,7 @@ struct JSONWriter {
         field(",\"city\":", client.city)
         raw(",\"created_at\":")
         date(client.createdAt)
-        raw(client.isDueForFollowUp(today: Self.today()) ? ",\"due_for_follow_up\":true" : ",\"due_for_follow_up\":false")
+        raw(client.isDueForFollowUp(today: today) ? ",\"due_for_follow_up\":true" : ",\"due_for_follow_up\":false")
         field(",\"email\":", client.email)
         field(",\"external_ref\":", client.externalRef)
         field(",\"first_name\":", client.firstName)

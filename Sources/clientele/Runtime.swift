@@ -7,7 +7,6 @@ import Tenancy
 
 /// What every command needs: a logger, the database (configured or private), the migrations.
 struct Runtime {
-    let environment: [String: String]
     let logger: Logger
     let configuration: PostgresConfiguration
     /// The private cluster, when no DATABASE_URL is set.
@@ -40,14 +39,14 @@ struct Runtime {
             } catch {
                 throw ConfigurationError(message: "DATABASE_URL is not usable: \((error as? PostgresError)?.message ?? "\(error)")")
             }
-            return Runtime(environment: environment, logger: logger, configuration: configuration,
+            return Runtime(logger: logger, configuration: configuration,
                            cluster: nil, startedCluster: false, migrations: migrations)
         }
         let root = URL(fileURLWithPath: environment["CLIENTELE_DATA_DIR"] ?? defaultDataDirectory)
         let port = Int(environment["CLIENTELE_PG_PORT"] ?? "") ?? defaultClusterPort
         let cluster = LocalPostgresCluster(root: root.standardizedFileURL, port: port)
         let started = try await cluster.start(logger: logger)
-        return Runtime(environment: environment, logger: logger, configuration: try cluster.applicationConfiguration(),
+        return Runtime(logger: logger, configuration: try cluster.applicationConfiguration(),
                        cluster: cluster, startedCluster: started, migrations: migrations)
     }
 
