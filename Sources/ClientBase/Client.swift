@@ -66,6 +66,18 @@ public struct Client: Sendable, Hashable {
         revision = try row.decode(at: 16)
     }
 
+    /// The fields the audit log compares, by JSON name.
+    var auditSnapshot: AuditSnapshot {
+        [
+            Field.kind.rawValue: kind.auditValue, Field.category.rawValue: category.auditValue,
+            Field.firstName.rawValue: AuditValue(firstName), Field.lastName.rawValue: AuditValue(lastName),
+            Field.organisationName.rawValue: AuditValue(organisationName), Field.email.rawValue: AuditValue(email),
+            Field.phone.rawValue: AuditValue(phone), Field.city.rawValue: AuditValue(city),
+            Field.postalCode.rawValue: AuditValue(postalCode), Field.externalRef.rawValue: AuditValue(externalRef),
+            Field.categoryReason.rawValue: AuditValue(categoryReason), Field.followUpOn.rawValue: AuditValue(followUpOn),
+        ]
+    }
+
     /// A relative non-consumer whose reason should have lifted by `today`.
     public func isDueForFollowUp(today: PostgresDate) -> Bool {
         guard category == .relativeNonConsumer, let followUpOn else { return false }

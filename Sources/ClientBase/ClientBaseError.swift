@@ -1,5 +1,5 @@
 /// A request the client base refuses, with what to tell the caller. The HTTP layer maps the
-/// codes to statuses (422, 404, 409); nothing here is a server fault.
+/// codes to statuses (422, 404, 409, 412, 403); nothing here is a server fault.
 public struct ClientBaseError: Error, Sendable, CustomStringConvertible {
     public enum Code: Sendable, Hashable {
         /// A field's value breaks a rule (422).
@@ -10,6 +10,8 @@ public struct ClientBaseError: Error, Sendable, CustomStringConvertible {
         case conflict
         /// The record changed since the revision the caller read (412).
         case staleRevision
+        /// The actor's role does not allow this (403).
+        case forbidden
     }
 
     public var code: Code

@@ -10,36 +10,43 @@ public struct ClientRepository: Sendable {
         self.database = database
     }
 
-    /// Creates a client and opens its category history. `author` says who did it (an API key).
-    public func create(_ changes: ClientChanges, in scope: TenantScope, author: String) async throws -> Client {
+    /// Creates a client, opens its category history and audits it, in one round trip.
+    public func create(_ changes: ClientChanges, as actor: Actor) async throws -> Client {
+        try actor.require(.writeClients)
         let client = try changes.newClient(id: UUIDv7.make(), now: Date())
         let rows = try await mappingConstraints {
-            try await database.tenantTransaction(scope, Self.insert(client, author: author))
+            try await database.tenantTransaction(actor.scope, Self.insert(client, as: actor))
         }
         return try Client(row: rows[0][0])
     }
 
     /// The same, inside the caller's tenant transaction (to record something with it).
-    public func create(_ changes: ClientChanges, author: String, in session: PostgresSession) async throws -> Client {
+    public func create(_ changes: ClientChanges, as actor: Actor, in session: PostgresSession) async throws -> Client {
+        try actor.require(.writeClients)
         let client = try changes.newClient(id: UUIDv7.make(), now: Date())
         let rows = try await mappingConstraints {
-            try await session.pipeline(Self.insert(client, author: author))
+            try await session.pipeline(Self.insert(client, as: actor))
         }
         return try Client(row: rows[0][0])
     }
 
-    static func insert(_ client: Client, author: String) -> [PostgresQuery] {
-        [
+    /// An agent's new client is assigned to them, so they can go on seeing it.
+    static func insert(_ client: Client, as actor: Actor) -> [PostgresQuery] {
+        let assignee = actor.role == .agent ? actor.userID : nil
+        let author = actor.label
+        return [
             """
             INSERT INTO clients (id, kind, category, first_name, last_name, organisation_name, email, phone,
-                                 city, postal_code, external_ref, category_reason, follow_up_on)
+                                 city, postal_code, external_ref, category_reason, follow_up_on, assigned_user_id)
             VALUES (\(client.id), \(client.kind), \(client.category), \(client.firstName),
                     \(client.lastName), \(client.organisationName), \(client.email), \(client.phone),
                     \(client.city), \(client.postalCode), \(client.externalRef), \(client.categoryReason),
-                    \(client.followUpOn))
+                    \(client.followUpOn), \(assignee))
             RETURNING \(fragment: Client.columns)
             """,
             recordChange(of: client.id, from: nil, to: client.category, reason: client.categoryReason, author: author),
+            AuditLog.entry(by: actor, action: "create", entity: "client", id: client.id.auditID,
+                           before: nil, after: client.auditSnapshot),
         ]
     }
 
@@ -53,9 +60,10 @@ public struct ClientRepository: Sendable {
     }
 
     /// Every category the client has had, newest first.
-    public func categoryHistory(of id: UUID, in scope: TenantScope) async throws -> [CategoryChange] {
-        let rows = try await database.tenantTransaction(scope, [
-            "SELECT 1 FROM clients WHERE id = \(id)",
+    public func categoryHistory(of id: UUID, as actor: Actor) async throws -> [CategoryChange] {
+        try actor.require(.readClients)
+        let rows = try await database.tenantTransaction(actor.scope, [
+            "SELECT 1 FROM clients WHERE id = \(id) AND \(fragment: actor.access.condition())",
             """
             SELECT from_category, to_category, reason, author, changed_at FROM category_changes
             WHERE client_id = \(id) ORDER BY id DESC
@@ -69,19 +77,22 @@ public struct ClientRepository: Sendable {
     }
 
     /// One round trip: BEGIN, the tenant's role and path, the SELECT, COMMIT.
-    public func get(_ id: UUID, in scope: TenantScope) async throws -> Client {
-        let rows = try await database.tenantTransaction(scope, [
-            "SELECT \(fragment: Client.columns) FROM clients WHERE id = \(id)",
+    public func get(_ id: UUID, as actor: Actor) async throws -> Client {
+        try actor.require(.readClients)
+        let rows = try await database.tenantTransaction(actor.scope, [
+            "SELECT \(fragment: Client.columns) FROM clients WHERE id = \(id) AND \(fragment: actor.access.condition())",
         ])
         guard let row = rows[0].first else { throw Self.notFound(id) }
         return try Client(row: row)
     }
 
-    public func list(_ query: ClientListQuery, in scope: TenantScope) async throws -> ClientPage {
-        let rows = try await database.tenantTransaction(scope, [
+    public func list(_ query: ClientListQuery, as actor: Actor) async throws -> ClientPage {
+        try actor.require(.readClients)
+        let rows = try await database.tenantTransaction(actor.scope, [
             """
             SELECT \(fragment: Client.columns) FROM clients
-            WHERE (\(query.category)::text IS NULL OR category = \(query.category))
+            WHERE \(fragment: actor.access.condition())
+              AND (\(query.category)::text IS NULL OR category = \(query.category))
               AND (NOT \(query.dueForFollowUp)
                    OR (category = 'relative_non_consumer' AND follow_up_on <= current_date))
               AND (\(query.after)::uuid IS NULL OR id > \(query.after))
@@ -102,12 +113,15 @@ public struct ClientRepository: Sendable {
     /// With `ifRevisionIn`, the change is refused unless the record is still at one of those
     /// revisions (If-Match).
     public func update(
-        _ id: UUID, _ changes: ClientChanges, in scope: TenantScope, author: String, ifRevisionIn expected: Set<Int>? = nil
+        _ id: UUID, _ changes: ClientChanges, as actor: Actor, ifRevisionIn expected: Set<Int>? = nil
     ) async throws -> Client {
-        try await mappingConstraints {
-            try await database.withTenantTransaction(scope) { session in
-                let current = try await session.query(
-                    "SELECT \(fragment: Client.columns) FROM clients WHERE id = \(id) FOR UPDATE")
+        try actor.require(.writeClients)
+        return try await mappingConstraints {
+            try await database.withTenantTransaction(actor.scope) { session in
+                let current = try await session.query("""
+                    SELECT \(fragment: Client.columns) FROM clients
+                    WHERE id = \(id) AND \(fragment: actor.access.condition()) FOR UPDATE
+                    """)
                 guard let row = current.first else { throw Self.notFound(id) }
                 let before = try Client(row: row)
                 if let expected, !expected.contains(before.revision) {
@@ -133,17 +147,25 @@ public struct ClientRepository: Sendable {
                 ]
                 if moved {
                     statements.append(Self.recordChange(
-                        of: id, from: before.category, to: client.category, reason: client.categoryReason, author: author))
+                        of: id, from: before.category, to: client.category, reason: client.categoryReason, author: actor.label))
                 }
+                statements.append(AuditLog.entry(by: actor, action: "update", entity: "client", id: id.auditID,
+                                                  before: before.auditSnapshot, after: client.auditSnapshot))
                 let saved = try await session.pipeline(statements)
                 return try Client(row: saved[0][0])
             }
         }
     }
 
-    public func delete(_ id: UUID, in scope: TenantScope) async throws {
-        let rows = try await database.tenantTransaction(scope, ["DELETE FROM clients WHERE id = \(id)"])
-        if rows[0].affectedRows == 0 { throw Self.notFound(id) }
+    /// Deletes a client and what hangs off it; the audit log keeps its last values.
+    public func delete(_ id: UUID, as actor: Actor) async throws {
+        try actor.require(.deleteClients)
+        try await database.withTenantTransaction(actor.scope) { session in
+            let rows = try await session.query("DELETE FROM clients WHERE id = \(id) RETURNING \(fragment: Client.columns)")
+            guard let row = rows.first else { throw Self.notFound(id) }
+            _ = try await session.query(AuditLog.entry(
+                by: actor, action: "delete", entity: "client", id: id.auditID, before: try Client(row: row).auditSnapshot, after: nil))
+        }
     }
 
     public func count(in scope: TenantScope) async throws -> Int {
@@ -194,7 +216,7 @@ public struct CategoryChange: Sendable, Hashable {
     public var from: Client.Category?
     public var to: Client.Category
     public var reason: String?
-    /// Who made it: `api-key:<key id>` (users come later), or `migration`.
+    /// Who made it: `user:<id>`, `api-key:<key id>`, or `migration`.
     public var author: String
     public var changedAt: Date
 }
@@ -213,4 +235,9 @@ public enum ClientCursor {
         guard cursor.count <= 64, let data = Data(base64Encoded: base64) else { return nil }
         return UUID(uuidString: String(decoding: data, as: UTF8.self))
     }
+}
+
+extension UUID {
+    /// How ids are written in the audit log and in JSON: lowercase.
+    public var auditID: String { uuidString.lowercased() }
 }

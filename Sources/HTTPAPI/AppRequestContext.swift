@@ -1,3 +1,4 @@
+import ClientBase
 import Hummingbird
 import Tenancy
 
@@ -20,9 +21,10 @@ public struct AppRequestContext: RequestContext {
         guard let credential else { throw Problem.unauthorized("authentication is required") }
         return credential
     }
-}
 
-extension Credential {
-    /// Who a change is recorded as made by.
-    var author: String { "api-key:\(keyID)" }
+    /// Who is acting, for the domain: the credential's tenant, role and user.
+    func requireActor() throws -> Actor {
+        let credential = try requireCredential()
+        return Actor(scope: credential.scope, role: credential.role, userID: credential.userID, label: credential.label)
+    }
 }

@@ -19,21 +19,21 @@ struct ClientRoutes {
     }
 
     @Sendable func categoryHistory(request: Request, context: AppRequestContext) async throws -> Response {
-        let changes = try await repository.categoryHistory(of: try Self.id(context), in: try context.requireCredential().scope)
+        let changes = try await repository.categoryHistory(of: try Self.id(context), as: try context.requireActor())
         return JSONBody.response(bytes: ClientJSON.history(changes))
     }
 
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
-        let credential = try context.requireCredential()
+        let actor = try context.requireActor()
         let key = try IdempotentRequests.key(of: request)
         let body = try await JSONBody.collect(request, context: context)
         let changes = try JSONBody.decode(ClientChanges.self, from: body)
         guard let key else {
-            let client = try await repository.create(changes, in: credential.scope, author: credential.author)
+            let client = try await repository.create(changes, as: actor)
             return Self.created(client)
         }
-        return try await idempotency.run(key: key, route: "POST /v1/clients", body: body, scope: credential.scope) { session in
-            let client = try await repository.create(changes, author: credential.author, in: session)
+        return try await idempotency.run(key: key, route: "POST /v1/clients", body: body, scope: actor.scope) { session in
+            let client = try await repository.create(changes, as: actor, in: session)
             return IdempotentRequests.Stored(
                 status: 201, location: Self.location(of: client), etag: Self.etag(of: client), body: ClientJSON.client(client))
         }
@@ -49,28 +49,27 @@ struct ClientRoutes {
     static func etag(of client: Client) -> String { "\"\(client.revision)\"" }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> Response {
-        let client = try await repository.get(try Self.id(context), in: try context.requireCredential().scope)
+        let client = try await repository.get(try Self.id(context), as: try context.requireActor())
         return Self.response(client)
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> Response {
         let query = try Self.listQuery(request.uri.queryParameters)
-        let page = try await repository.list(query, in: try context.requireCredential().scope)
+        let page = try await repository.list(query, as: try context.requireActor())
         return JSONBody.response(bytes: ClientJSON.page(page))
     }
 
     @Sendable func update(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try Self.id(context)
         let changes = try await JSONBody.decode(ClientChanges.self, from: request, context: context)
-        let credential = try context.requireCredential()
         let client = try await repository.update(
-            id, changes, in: credential.scope, author: credential.author,
+            id, changes, as: try context.requireActor(),
             ifRevisionIn: try Self.ifMatch(request.headers[.ifMatch]))
         return Self.response(client)
     }
 
     @Sendable func delete(request: Request, context: AppRequestContext) async throws -> Response {
-        try await repository.delete(try Self.id(context), in: try context.requireCredential().scope)
+        try await repository.delete(try Self.id(context), as: try context.requireActor())
         return Response(status: .noContent)
     }
 

@@ -32,6 +32,8 @@ struct ProblemMiddleware: RouterMiddleware {
                 return Problem(status: .conflict, slug: "conflict", title: "Conflict", detail: error.message, field: error.field)
             case .staleRevision:
                 return Problem(status: .preconditionFailed, slug: "stale-revision", title: "Changed meanwhile", detail: error.message)
+            case .forbidden:
+                return Problem(status: .forbidden, slug: "forbidden", title: "Not allowed for your role", detail: error.message)
             }
         case let error as DecodingError:
             return Problem.badRequest("the body is not valid JSON: \(Self.describe(error))")

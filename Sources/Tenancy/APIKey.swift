@@ -31,6 +31,14 @@ public struct Credential: Sendable, Hashable {
     public var tenantStatus: Tenant.Status
     public var keyID: String
     public var role: AccessRole
+    /// The user this credential acts for: a session's user, or the user a key was made for.
+    public var userID: UUID? = nil
+
+    /// How changes are recorded as made by.
+    public var label: String {
+        if let userID { return "user:\(userID.uuidString.lowercased())" }
+        return "api-key:\(keyID)"
+    }
 }
 
 /// The parts of a token, and how secrets are made and compared.

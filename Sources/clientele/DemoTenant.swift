@@ -24,7 +24,7 @@ enum DemoTenant {
         let repository = ClientRepository(database: database)
         for json in samples {
             let changes = try JSONDecoder().decode(ClientChanges.self, from: Data(json.utf8))
-            _ = try await repository.create(changes, in: TenantScope(tenant), author: "demo")
+            _ = try await repository.create(changes, as: .system(TenantScope(tenant), label: "demo"))
         }
         runtime.logger.info("demo tenant created", metadata: ["slug": "\(slug)"])
     }

@@ -1,0 +1,52 @@
+import Tenancy
+
+/// What a role may do inside its business. The README publishes this matrix and the API
+/// tests check every cell of it.
+///
+/// Owner and admin manage users and keys; a manager reads and writes the whole client base and
+/// runs analytics; an agent reads and writes the clients assigned to them (see `ClientAccess`);
+/// a viewer reads only.
+public enum Permission: String, Sendable, CaseIterable {
+    /// Read clients and what hangs off them (an agent: their own clients only).
+    case readClients
+    /// Create and change clients and what hangs off them (an agent: their own clients only).
+    case writeClients
+    /// Delete or merge client records.
+    case deleteClients
+    /// The owner's questions: Pareto, market share, RFM...
+    case runAnalytics
+    /// CSV import, bulk export.
+    case bulkData
+    /// Subject-access export and erasure of one client.
+    case dataRights
+    /// Invite, change and remove users; create and revoke API keys.
+    case manageUsers
+    /// Read the audit log.
+    case readAudit
+    /// See and manage the tenant's jobs, surveys and alerts settings.
+    case manageJobs
+
+    public func allows(_ role: AccessRole) -> Bool {
+        switch self {
+        case .readClients: true
+        case .writeClients: role != .viewer
+        case .deleteClients, .runAnalytics, .bulkData, .manageJobs: [.owner, .admin, .manager].contains(role)
+        case .dataRights, .manageUsers, .readAudit: [.owner, .admin].contains(role)
+        }
+    }
+
+    /// For error messages: "may not <summary>".
+    public var summary: String {
+        switch self {
+        case .readClients: "read clients"
+        case .writeClients: "change clients"
+        case .deleteClients: "delete or merge clients"
+        case .runAnalytics: "run analytics"
+        case .bulkData: "import or export in bulk"
+        case .dataRights: "export or erase a client's personal data"
+        case .manageUsers: "manage users and API keys"
+        case .readAudit: "read the audit log"
+        case .manageJobs: "manage jobs"
+        }
+    }
+}
