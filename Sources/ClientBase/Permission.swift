@@ -19,6 +19,8 @@ public enum Permission: String, Sendable, CaseIterable {
     case bulkData
     /// Subject-access export and erasure of one client.
     case dataRights
+    /// See the account's users (to assign clients to them).
+    case readUsers
     /// Invite, change and remove users; create and revoke API keys.
     case manageUsers
     /// Read the audit log.
@@ -30,7 +32,7 @@ public enum Permission: String, Sendable, CaseIterable {
         switch self {
         case .readClients: true
         case .writeClients: role != .viewer
-        case .deleteClients, .runAnalytics, .bulkData, .manageJobs: [.owner, .admin, .manager].contains(role)
+        case .deleteClients, .runAnalytics, .bulkData, .manageJobs, .readUsers: [.owner, .admin, .manager].contains(role)
         case .dataRights, .manageUsers, .readAudit: [.owner, .admin].contains(role)
         }
     }
@@ -44,6 +46,7 @@ public enum Permission: String, Sendable, CaseIterable {
         case .runAnalytics: "run analytics"
         case .bulkData: "import or export in bulk"
         case .dataRights: "export or erase a client's personal data"
+        case .readUsers: "list the account's users"
         case .manageUsers: "manage users and API keys"
         case .readAudit: "read the audit log"
         case .manageJobs: "manage jobs"

@@ -14,11 +14,19 @@ public struct APIServer: Sendable {
         public var port: Int
         /// How long a good API key is trusted without asking the database again.
         public var credentialCacheTTL: Duration
+        /// bcrypt's cost (log2 rounds) for user passwords: 12 in production, 4 in tests.
+        public var passwordHashCost: UInt8
+        public var users: UserStore.Settings
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, credentialCacheTTL: Duration = .seconds(30)) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 8080, credentialCacheTTL: Duration = .seconds(30),
+            passwordHashCost: UInt8 = 12, users: UserStore.Settings = .init()
+        ) {
             self.host = host
             self.port = port
             self.credentialCacheTTL = credentialCacheTTL
+            self.passwordHashCost = passwordHashCost
+            self.users = users
         }
     }
 
@@ -26,6 +34,9 @@ public struct APIServer: Sendable {
     public let settings: Settings
     public let metrics: HTTPMetrics
     let authenticator: Authenticator
+    public let users: UserStore
+    /// The API key store the server authenticates with.
+    public var authenticatorKeys: APIKeyStore { authenticator.keys }
     let logger: Logger
 
     /// `listenForChanges` wires the auth cache to `clientele_auth` notifications.
@@ -37,8 +48,10 @@ public struct APIServer: Sendable {
         let listener = listenForChanges
             ? PostgresListener(configuration: database.configuration, channels: [APIKeyStore.changeChannel], logger: logger)
             : nil
+        self.users = UserStore(
+            client: database, hasher: PasswordHasher(cost: settings.passwordHashCost), settings: settings.users)
         self.authenticator = Authenticator(
-            keys: APIKeyStore(client: database), timeToLive: settings.credentialCacheTTL, listener: listener)
+            keys: APIKeyStore(client: database), users: users, timeToLive: settings.credentialCacheTTL, listener: listener)
     }
 
     public func makeRouter() -> Router<AppRequestContext> {
@@ -47,7 +60,13 @@ public struct APIServer: Sendable {
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ProblemMiddleware())
         HealthRoutes(database: database, metrics: metrics).register(on: router)
+        let auth = AuthRoutes(users: users, authenticator: authenticator)
+        auth.registerPublic(on: router.group("v1/auth"))
         let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
+        auth.registerAuthenticated(on: v1)
+        UserRoutes(users: users, keys: authenticator.keys, authenticator: authenticator)
+            .register(users: v1.group("users"), keys: v1.group("api-keys"))
+        AuditRoutes(database: database).register(on: v1.group("audit-log"))
         ClientRoutes(repository: ClientRepository(database: database), idempotency: IdempotentRequests(database: database))
             .register(on: v1.group("clients"))
         return router
@@ -58,8 +77,18 @@ public struct APIServer: Sendable {
         Application(
             router: makeRouter(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "clientele"),
-            services: [database, authenticator],
+            services: [database, authenticator, HasherLifetime(hasher: users.hasher)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
+    }
+}
+
+/// Stops the password hashing threads when the server shuts down.
+struct HasherLifetime: Service {
+    let hasher: PasswordHasher
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await hasher.shutdown()
     }
 }

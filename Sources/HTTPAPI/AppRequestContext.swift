@@ -7,10 +7,13 @@ import Tenancy
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var credential: Credential?
+    /// The caller's IP address, for login throttling.
+    public let remoteIP: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         credential = nil
+        remoteIP = source.channel.remoteAddress?.ipAddress
     }
 
     /// Client records are small: anything past 64 KiB is refused with 413 before it is read whole.

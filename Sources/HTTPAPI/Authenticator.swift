@@ -12,6 +12,8 @@ import Tenancy
 /// the listener reconnects, since it may have missed some), so they take effect at once.
 public final class Authenticator: Service, Sendable {
     public let keys: APIKeyStore
+    /// Login sessions (`cs_` tokens); API keys (`ck_`) go to `keys`.
+    public let users: UserStore?
     let timeToLive: Duration
     let listener: PostgresListener?
     private let cache = Mutex<[String: Entry]>([:])
@@ -23,8 +25,9 @@ public final class Authenticator: Service, Sendable {
     }
 
     /// `listener` is nil where notifications are not wanted (the TTL alone then bounds staleness).
-    public init(keys: APIKeyStore, timeToLive: Duration = .seconds(30), listener: PostgresListener?) {
+    public init(keys: APIKeyStore, users: UserStore? = nil, timeToLive: Duration = .seconds(30), listener: PostgresListener?) {
         self.keys = keys
+        self.users = users
         self.timeToLive = timeToLive
         self.listener = listener
     }
@@ -37,7 +40,12 @@ public final class Authenticator: Service, Sendable {
         if let entry = cache.withLock({ $0[key] }), entry.expires > now {
             return entry.credential
         }
-        guard let credential = try await keys.authenticate(token: token) else { return nil }
+        let found = if token.hasPrefix("cs_") {
+            try await users?.authenticate(sessionToken: token)
+        } else {
+            try await keys.authenticate(token: token)
+        }
+        guard let credential = found else { return nil }
         if timeToLive > .zero {
             cache.withLock { cache in
                 if cache.count >= Self.maximumEntries { cache.removeAll() }

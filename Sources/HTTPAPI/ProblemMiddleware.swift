@@ -18,6 +18,32 @@ struct ProblemMiddleware: RouterMiddleware {
         }
     }
 
+    /// Account errors (users, keys, logins) as the caller should see them.
+    static func problem(for error: TenancyError) -> Problem? {
+        switch error.code {
+        case .invalidEmail, .invalidPassword, .invalidName, .invalidRole:
+            return Problem(status: .unprocessableContent, slug: "validation", title: "Invalid field value", detail: error.message)
+        case .userExists:
+            return Problem(status: .conflict, slug: "conflict", title: "Conflict", detail: error.message)
+        case .lastOwner:
+            return Problem(status: .conflict, slug: "last-owner", title: "Last owner", detail: error.message)
+        case .unknownUser, .unknownKey, .unknownTenant:
+            return Problem.notFound(error.message)
+        case .roleTooHigh:
+            return Problem(status: .forbidden, slug: "forbidden", title: "Not allowed for your role", detail: error.message)
+        case .invalidCredentials:
+            return Problem(status: .unauthorized, slug: "invalid-credentials", title: "Login failed", detail: error.message)
+        case .invalidInvitation:
+            return Problem(status: .unprocessableContent, slug: "invalid-invitation", title: "Invalid invitation", detail: error.message)
+        case .tooManyAttempts:
+            var problem = Problem(status: .tooManyRequests, slug: "too-many-attempts", title: "Too many attempts", detail: error.message)
+            problem.headers[.retryAfter] = String(error.retryAfterSeconds ?? 60)
+            return problem
+        default:
+            return nil  // migrations and the like: not the caller's doing
+        }
+    }
+
     static func problem(for error: any Error, logger: Logger) -> Problem {
         switch error {
         case let problem as Problem:
@@ -35,6 +61,8 @@ struct ProblemMiddleware: RouterMiddleware {
             case .forbidden:
                 return Problem(status: .forbidden, slug: "forbidden", title: "Not allowed for your role", detail: error.message)
             }
+        case let error as TenancyError where problem(for: error) != nil:
+            return problem(for: error)!
         case let error as DecodingError:
             return Problem.badRequest("the body is not valid JSON: \(Self.describe(error))")
         case let error as HTTPError:

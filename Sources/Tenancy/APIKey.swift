@@ -13,6 +13,7 @@ public struct IssuedAPIKey: Sendable {
     public var token: String
     public var name: String
     public var role: AccessRole
+    public var userID: UUID? = nil
 }
 
 /// An API key as listed: never its secret.
@@ -22,6 +23,8 @@ public struct APIKeyInfo: Sendable, Codable {
     public var role: AccessRole
     public var createdAt: Date
     public var revokedAt: Date?
+    /// The user the key acts for, if any.
+    public var userID: UUID?
 }
 
 /// What a valid credential grants: a tenant (from the key, never from the request) and a role.
@@ -33,6 +36,8 @@ public struct Credential: Sendable, Hashable {
     public var role: AccessRole
     /// The user this credential acts for: a session's user, or the user a key was made for.
     public var userID: UUID? = nil
+    /// A login session (`cs_`), which logout can end; otherwise an API key.
+    public var isSession = false
 
     /// How changes are recorded as made by.
     public var label: String {
@@ -41,18 +46,21 @@ public struct Credential: Sendable, Hashable {
     }
 }
 
-/// The parts of a token, and how secrets are made and compared.
+/// The parts of a token, and how secrets are made and compared. API keys start `ck_`,
+/// sessions `cs_`, invitations `ci_`; all are `<prefix><16 hex id>_<64 hex secret>`.
 enum APIKeyToken {
     static let prefix = "ck_"
+    static let sessionPrefix = "cs_"
+    static let invitationPrefix = "ci_"
 
     /// A fresh key: 8 random bytes of public id and 32 of secret, both hex.
-    static func generate() -> (keyID: String, secret: String, token: String) {
+    static func generate(prefix: String = prefix) -> (keyID: String, secret: String, token: String) {
         let keyID = randomHex(bytes: 8)
         let secret = randomHex(bytes: 32)
         return (keyID, secret, "\(prefix)\(keyID)_\(secret)")
     }
 
-    static func parse(_ token: String) -> (keyID: String, secret: String)? {
+    static func parse(_ token: String, prefix: String = prefix) -> (keyID: String, secret: String)? {
         guard token.hasPrefix(prefix), token.utf8.count == prefix.utf8.count + 16 + 1 + 64 else { return nil }
         let parts = token.dropFirst(prefix.count).split(separator: "_", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].count == 16, parts[1].count == 64,

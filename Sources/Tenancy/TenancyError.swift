@@ -15,14 +15,26 @@ public struct TenancyError: Error, Sendable, CustomStringConvertible, Equatable 
         public static let editedMigration = Code(raw: "editedMigration")
         public static let unknownMigration = Code(raw: "unknownMigration")
         public static let migrationFailed = Code(raw: "migrationFailed")
+        public static let invalidEmail = Code(raw: "invalidEmail")
+        public static let invalidPassword = Code(raw: "invalidPassword")
+        public static let userExists = Code(raw: "userExists")
+        public static let unknownUser = Code(raw: "unknownUser")
+        public static let lastOwner = Code(raw: "lastOwner")
+        public static let roleTooHigh = Code(raw: "roleTooHigh")
+        public static let invalidCredentials = Code(raw: "invalidCredentials")
+        public static let tooManyAttempts = Code(raw: "tooManyAttempts")
+        public static let invalidInvitation = Code(raw: "invalidInvitation")
     }
 
     public var code: Code
     public var message: String
+    /// For `tooManyAttempts`: when to try again.
+    public var retryAfterSeconds: Int?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, retryAfterSeconds: Int? = nil) {
         self.code = code
         self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public var description: String { message }

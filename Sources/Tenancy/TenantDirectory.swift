@@ -83,6 +83,14 @@ public struct TenantDirectory: Sendable {
         return try Tenant(row: row)
     }
 
+    static func find(id: Int64, in session: PostgresSession) async throws -> Tenant {
+        let rows = try await session.query("""
+            SELECT \(fragment: Tenant.columns) FROM platform.tenants WHERE id = \(id) AND status <> 'deleted'
+            """)
+        guard let row = rows.first else { throw TenancyError(.unknownTenant, "no tenant with id \(id)") }
+        return try Tenant(row: row)
+    }
+
     /// A suspended tenant's API calls are refused with 403 until it is resumed.
     public func suspend(slug: String) async throws -> Tenant {
         try await setStatus(slug: slug, to: .suspended, assignments: "status = 'suspended', suspended_at = now()")

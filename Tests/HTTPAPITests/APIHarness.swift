@@ -19,10 +19,30 @@ struct APIHarness {
         let (database, directory) = try await TestDatabase.platform("api")
         let a = try await directory.create(slug: "optique-a", name: "Optique A")
         let b = try await directory.create(slug: "garage-b", name: "Garage B")
+        // bcrypt at its minimum cost: the tests check behaviour, not hashing strength.
         let server = APIServer(
-            database: database, settings: .init(credentialCacheTTL: cacheTTL), logger: TestDatabase.logger)
+            database: database, settings: .init(credentialCacheTTL: cacheTTL, passwordHashCost: 4), logger: TestDatabase.logger)
         return APIHarness(database: database, directory: directory, keyA: a.key.token, keyB: b.key.token, server: server)
     }
+
+    /// Tenant A's scope, for stores that work inside an account.
+    func scopeA() async throws -> TenantScope {
+        TenantScope(try await directory.find(slug: "optique-a"))
+    }
+
+    /// An active user of tenant A with a password, and an API key of the same role acting for
+    /// them (an agent's key must act for a user).
+    func member(_ role: AccessRole, email: String? = nil) async throws -> (user: User, key: String) {
+        let scope = try await scopeA()
+        let user = try await server.users.createActive(
+            tenantID: scope.tenantID, email: email ?? "\(role.rawValue)-\(UUID().uuidString.prefix(8))@optique-a.fr",
+            name: role.rawValue.capitalized, role: role, password: APIHarness.password)
+        let key = try await server.authenticatorKeys.create(
+            in: scope, name: "\(role.rawValue) key", role: role, userID: user.id, by: .owner)
+        return (user, key.token)
+    }
+
+    static let password = "correct horse battery"
 
     /// Runs the body against the router in process; the pool is shut down afterwards.
     func test<Value: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
