@@ -7,6 +7,9 @@ import Tenancy
 /// clients, whose key is kept in the data folder so later runs can print it again.
 enum DemoTenant {
     static let slug = "demo"
+    /// The demo owner's login: a throwaway account on a private local cluster.
+    static let ownerEmail = "owner@demo.example"
+    static let ownerPassword = "demo-password"
 
     static func keyFile(in root: URL) -> URL { root.appendingPathComponent("demo-api-key") }
 
@@ -26,6 +29,10 @@ enum DemoTenant {
             let changes = try JSONDecoder().decode(ClientChanges.self, from: Data(json.utf8))
             _ = try await repository.create(changes, as: .system(TenantScope(tenant), label: "demo"))
         }
+        let hasher = PasswordHasher(threads: 1)
+        _ = try await UserStore(client: database, hasher: hasher).createActive(
+            tenantID: tenant.id, email: ownerEmail, name: "Propriétaire démo", role: .owner, password: ownerPassword)
+        await hasher.shutdown()
         runtime.logger.info("demo tenant created", metadata: ["slug": "\(slug)"])
     }
 

@@ -58,6 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let demoKey {
                 lines.append("Demo tenant key: \(demoKey)")
                 lines.append("Try: curl -s -H 'Authorization: Bearer \(demoKey)' http://\(settings.host):\(port)/v1/clients")
+                lines.append("Or log in: curl -s -X POST -H 'Content-Type: application/json' -d '{\"account\": \"\(DemoTenant.slug)\", \"email\": \"\(DemoTenant.ownerEmail)\", \"password\": \"\(DemoTenant.ownerPassword)\"}' http://\(settings.host):\(port)/v1/auth/login")
             }
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
