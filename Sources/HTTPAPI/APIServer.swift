@@ -50,6 +50,7 @@ public struct APIServer: Sendable {
         let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
         ClientRoutes(repository: ClientRepository(database: database), idempotency: IdempotentRequests(database: database))
             .register(on: v1.group("clients"))
+        CustomFieldRoutes(repository: CustomFieldRepository(database: database)).register(on: v1.group("custom-fields"))
         return router
     }
 
