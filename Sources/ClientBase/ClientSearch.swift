@@ -98,8 +98,12 @@ extension ClientRepository {
         if let cursor = query.cursor, cursor.sort != query.sort {
             throw ClientBaseError(.invalid, "this cursor belongs to sort=\(cursor.sort.rawValue); pass the same sort as the first page", field: "cursor")
         }
-        let statement = Self.listStatement(query, access: actor.access)
-        let rows = try await database.tenantTransaction(actor.scope, [statement])[0]
+        var statements = [Self.listStatement(query, access: actor.access)]
+        if query.search != nil {
+            // pg_trgm's default (0.6) misses spellings like Lefèvre / Lefebvre (0.55).
+            statements.insert("SELECT set_config('pg_trgm.word_similarity_threshold', \(String(Self.searchThreshold)), true)", at: 0)
+        }
+        let rows = try await database.tenantTransaction(actor.scope, statements).last!
         var clients: [Client] = []
         var keys: [String?] = []
         for row in rows {
@@ -114,6 +118,9 @@ extension ClientRepository {
         }
         return ClientPage(items: clients, nextCursor: next)
     }
+
+    /// How close (pg_trgm word similarity, 0 to 1) a word must be to `q` to match it.
+    static let searchThreshold = 0.5
 
     static func listStatement(_ query: ClientListQuery, access: ClientAccess) -> PostgresQuery {
         var conditions: [PostgresQuery] = [access.condition()]
