@@ -96,7 +96,7 @@ public struct Client: Sendable, Hashable {
         external_ref, created_at, updated_at, category_reason, category_since, follow_up_on, revision,
         address_line1, address_line2, website, trade_name, activity, siren, sector, headcount, legal_form,
         revenue, establishments_count, birth_date, marital_status, children_count, housing, occupation,
-        income_bracket, tags, notes, custom_fields, needs, motivations, brakes, objections, purchase_stage,
+        income_bracket, tags, free_notes, custom_fields, needs, motivations, brakes, objections, purchase_stage,
         acquisition_channel, acquisition_cost, first_purchase_on, last_purchase_on, assigned_user_id,
         consent_surveys, consent_surveys_at, consent_surveys_source,
         consent_marketing, consent_marketing_at, consent_marketing_source
@@ -169,7 +169,7 @@ public struct Client: Sendable, Hashable {
         kind, category, first_name, last_name, organisation_name, email, phone, city, postal_code,
         external_ref, category_reason, follow_up_on, address_line1, address_line2, website, trade_name,
         activity, siren, sector, headcount, legal_form, revenue, establishments_count, birth_date,
-        marital_status, children_count, housing, occupation, income_bracket, tags, notes, custom_fields,
+        marital_status, children_count, housing, occupation, income_bracket, tags, free_notes, custom_fields,
         needs, motivations, brakes, objections, purchase_stage, acquisition_channel, acquisition_cost,
         first_purchase_on, assigned_user_id, consent_surveys, consent_surveys_at, consent_surveys_source,
         consent_marketing, consent_marketing_at, consent_marketing_source

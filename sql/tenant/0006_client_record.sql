@@ -33,7 +33,7 @@ ALTER TABLE clients
     ADD COLUMN income_bracket       text,
     -- Free labels and notes, and the tenant's own typed fields (see custom_fields below)
     ADD COLUMN tags                 text[] NOT NULL DEFAULT '{}',
-    ADD COLUMN notes                text,
+    ADD COLUMN free_notes           text,  -- "notes" in JSON
     ADD COLUMN custom_fields        jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(custom_fields) = 'object'),
     -- Needs, motivations, brakes and objections: controlled values (checked by the server)
     ADD COLUMN needs                text[] NOT NULL DEFAULT '{}',
