@@ -24,8 +24,11 @@ public struct Client: Sendable, Hashable {
     public var category: Category
     public var firstName: String?
     public var lastName: String?
+    /// The legal name (raison sociale) of a business or public body.
     public var organisationName: String?
+    /// Lowercased.
     public var email: String?
+    /// As given; duplicates are matched on its digits (`phone_digits` in SQL).
     public var phone: String?
     public var city: String?
     public var postalCode: String?
@@ -41,46 +44,203 @@ public struct Client: Sendable, Hashable {
     public var createdAt: Date
     public var updatedAt: Date
 
+    // Identification
+    public var addressLine1: String?
+    public var addressLine2: String?
+    public var website: String?
+    // Organisations only
+    public var tradeName: String?
+    public var activity: String?
+    /// 9 digits passing the Luhn check.
+    public var siren: String?
+    public var sector: String?
+    public var headcount: Int?
+    public var legalForm: String?
+    /// Yearly revenue (chiffre d'affaires) in euros.
+    public var revenue: Decimal?
+    public var establishmentsCount: Int?
+    // Individuals only
+    public var birthDate: PostgresDate?
+    public var maritalStatus: MaritalStatus?
+    public var childrenCount: Int?
+    public var housing: Housing?
+    public var occupation: String?
+    public var incomeBracket: IncomeBracket?
+    // Free labels, notes and the tenant's own fields
+    /// Trimmed, lowercased, unique.
+    public var tags: [String] = []
+    public var notes: String?
+    public var customFields: [String: CustomFieldValue] = [:]
+    // What drives and holds back the client
+    public var needs: [Need] = []
+    public var motivations: [Motivation] = []
+    public var brakes: [Brake] = []
+    public var objections: [Objection] = []
+    /// Prospects only.
+    public var purchaseStage: PurchaseStage?
+    // Acquisition and seniority
+    /// A short label, lowercased: referral, website, walk_in...
+    public var acquisitionChannel: String?
+    public var acquisitionCost: Decimal?
+    /// Seniority starts here.
+    public var firstPurchaseOn: PostgresDate?
+    /// Kept up to date by purchases; read-only through the client record.
+    public var lastPurchaseOn: PostgresDate?
+    public var assignedUserID: UUID?
+    // Consent
+    public var consentSurveys: Consent = .notGranted
+    public var consentMarketing: Consent = .notGranted
+
     static let columns: PostgresQuery = """
         id, kind, category, first_name, last_name, organisation_name, email, phone, city, postal_code,
-        external_ref, created_at, updated_at, category_reason, category_since, follow_up_on, revision
+        external_ref, created_at, updated_at, category_reason, category_since, follow_up_on, revision,
+        address_line1, address_line2, website, trade_name, activity, siren, sector, headcount, legal_form,
+        revenue, establishments_count, birth_date, marital_status, children_count, housing, occupation,
+        income_bracket, tags, free_notes, custom_fields, needs, motivations, brakes, objections, purchase_stage,
+        acquisition_channel, acquisition_cost, first_purchase_on, last_purchase_on, assigned_user_id,
+        consent_surveys, consent_surveys_at, consent_surveys_source,
+        consent_marketing, consent_marketing_at, consent_marketing_source
         """
 
-    init(row: PostgresRow) throws {
-        id = try row.decode(at: 0)
-        kind = try row.decode(at: 1)
-        category = try row.decode(at: 2)
-        firstName = try row.decode(at: 3)
-        lastName = try row.decode(at: 4)
-        organisationName = try row.decode(at: 5)
-        email = try row.decode(at: 6)
-        phone = try row.decode(at: 7)
-        city = try row.decode(at: 8)
-        postalCode = try row.decode(at: 9)
-        externalRef = try row.decode(at: 10)
-        createdAt = try row.decode(at: 11)
-        updatedAt = try row.decode(at: 12)
-        categoryReason = try row.decode(at: 13)
-        categorySince = try row.decode(at: 14)
-        followUpOn = try row.decode(at: 15)
-        revision = try row.decode(at: 16)
+    /// `columns` with each name prefixed by a table alias (`c.id, c.kind...`).
+    static func columns(of alias: String) -> PostgresQuery {
+        PostgresQuery(unsafeSQL: columns.sql.split(separator: ",")
+            .map { "\(alias).\($0.trimmingCharacters(in: .whitespacesAndNewlines))" }
+            .joined(separator: ", "))
     }
 
-    /// The fields the audit log compares, by JSON name.
+    init(row: PostgresRow) throws {
+        var cell = RowReader(row: row)
+        id = try cell.next()
+        kind = try cell.next()
+        category = try cell.next()
+        firstName = try cell.next()
+        lastName = try cell.next()
+        organisationName = try cell.next()
+        email = try cell.next()
+        phone = try cell.next()
+        city = try cell.next()
+        postalCode = try cell.next()
+        externalRef = try cell.next()
+        createdAt = try cell.next()
+        updatedAt = try cell.next()
+        categoryReason = try cell.next()
+        categorySince = try cell.next()
+        followUpOn = try cell.next()
+        revision = try cell.next()
+        addressLine1 = try cell.next()
+        addressLine2 = try cell.next()
+        website = try cell.next()
+        tradeName = try cell.next()
+        activity = try cell.next()
+        siren = try cell.next()
+        sector = try cell.next()
+        headcount = try cell.next()
+        legalForm = try cell.next()
+        revenue = try cell.next()
+        establishmentsCount = try cell.next()
+        birthDate = try cell.next()
+        maritalStatus = try cell.next()
+        childrenCount = try cell.next()
+        housing = try cell.next()
+        occupation = try cell.next()
+        incomeBracket = try cell.next()
+        tags = try cell.next()
+        notes = try cell.next()
+        let custom: PostgresJSONValue = try cell.next()
+        customFields = custom.text == "{}" ? [:] : try custom.decode([String: CustomFieldValue].self)
+        needs = try cell.next()
+        motivations = try cell.next()
+        brakes = try cell.next()
+        objections = try cell.next()
+        purchaseStage = try cell.next()
+        acquisitionChannel = try cell.next()
+        acquisitionCost = try cell.next()
+        firstPurchaseOn = try cell.next()
+        lastPurchaseOn = try cell.next()
+        assignedUserID = try cell.next()
+        consentSurveys = Consent(granted: try cell.next(), at: try cell.next(), source: try cell.next())
+        consentMarketing = Consent(granted: try cell.next(), at: try cell.next(), source: try cell.next())
+    }
+
+    /// The columns the server writes, in the order of `writtenValues`: for INSERT and for
+    /// `UPDATE ... SET (columns) = ROW(values)`.
+    static let writtenColumns: PostgresQuery = """
+        kind, category, first_name, last_name, organisation_name, email, phone, city, postal_code,
+        external_ref, category_reason, follow_up_on, address_line1, address_line2, website, trade_name,
+        activity, siren, sector, headcount, legal_form, revenue, establishments_count, birth_date,
+        marital_status, children_count, housing, occupation, income_bracket, tags, free_notes, custom_fields,
+        needs, motivations, brakes, objections, purchase_stage, acquisition_channel, acquisition_cost,
+        first_purchase_on, assigned_user_id, consent_surveys, consent_surveys_at, consent_surveys_source,
+        consent_marketing, consent_marketing_at, consent_marketing_source
+        """
+
+    var writtenValues: PostgresQuery {
+        """
+        \(kind), \(category), \(firstName), \(lastName), \(organisationName), \(email), \(phone), \(city), \(postalCode),
+        \(externalRef), \(categoryReason), \(followUpOn), \(addressLine1), \(addressLine2), \(website), \(tradeName),
+        \(activity), \(siren), \(sector), \(headcount), \(legalForm), \(revenue), \(establishmentsCount), \(birthDate),
+        \(maritalStatus), \(childrenCount), \(housing), \(occupation), \(incomeBracket), \(tags), \(notes),
+        \(PostgresJSON(customFields)), \(needs), \(motivations), \(brakes), \(objections), \(purchaseStage),
+        \(acquisitionChannel), \(acquisitionCost), \(firstPurchaseOn), \(assignedUserID),
+        \(consentSurveys.granted), \(consentSurveys.at), \(consentSurveys.source),
+        \(consentMarketing.granted), \(consentMarketing.at), \(consentMarketing.source)
+        """
+    }
+
+    /// The fields the audit log compares, by JSON name (nested ones as `consent.marketing.granted`
+    /// and `custom_fields.<key>`).
     var auditSnapshot: AuditSnapshot {
-        [
+        var snapshot: AuditSnapshot = [
             Field.kind.rawValue: kind.auditValue, Field.category.rawValue: category.auditValue,
             Field.firstName.rawValue: AuditValue(firstName), Field.lastName.rawValue: AuditValue(lastName),
             Field.organisationName.rawValue: AuditValue(organisationName), Field.email.rawValue: AuditValue(email),
             Field.phone.rawValue: AuditValue(phone), Field.city.rawValue: AuditValue(city),
             Field.postalCode.rawValue: AuditValue(postalCode), Field.externalRef.rawValue: AuditValue(externalRef),
             Field.categoryReason.rawValue: AuditValue(categoryReason), Field.followUpOn.rawValue: AuditValue(followUpOn),
+            Field.addressLine1.rawValue: AuditValue(addressLine1), Field.addressLine2.rawValue: AuditValue(addressLine2),
+            Field.website.rawValue: AuditValue(website), Field.tradeName.rawValue: AuditValue(tradeName),
+            Field.activity.rawValue: AuditValue(activity), Field.siren.rawValue: AuditValue(siren),
+            Field.sector.rawValue: AuditValue(sector), Field.headcount.rawValue: AuditValue(headcount),
+            Field.legalForm.rawValue: AuditValue(legalForm), Field.revenue.rawValue: AuditValue(revenue),
+            Field.establishmentsCount.rawValue: AuditValue(establishmentsCount),
+            Field.birthDate.rawValue: AuditValue(birthDate), Field.maritalStatus.rawValue: maritalStatus?.auditValue ?? .null,
+            Field.childrenCount.rawValue: AuditValue(childrenCount), Field.housing.rawValue: housing?.auditValue ?? .null,
+            Field.occupation.rawValue: AuditValue(occupation), Field.incomeBracket.rawValue: incomeBracket?.auditValue ?? .null,
+            Field.tags.rawValue: tags.auditValue, Field.notes.rawValue: AuditValue(notes),
+            Field.needs.rawValue: .list(needs.map(\.auditValue)), Field.motivations.rawValue: .list(motivations.map(\.auditValue)),
+            Field.brakes.rawValue: .list(brakes.map(\.auditValue)), Field.objections.rawValue: .list(objections.map(\.auditValue)),
+            Field.purchaseStage.rawValue: purchaseStage?.auditValue ?? .null,
+            Field.acquisitionChannel.rawValue: AuditValue(acquisitionChannel),
+            Field.acquisitionCost.rawValue: AuditValue(acquisitionCost),
+            Field.firstPurchaseOn.rawValue: AuditValue(firstPurchaseOn), Field.lastPurchaseOn.rawValue: AuditValue(lastPurchaseOn),
+            Field.assignedUserID.rawValue: AuditValue(assignedUserID),
         ]
+        for (name, consent) in [("surveys", consentSurveys), ("marketing", consentMarketing)] {
+            snapshot["consent.\(name).granted"] = .bool(consent.granted)
+            snapshot["consent.\(name).at"] = consent.at.map { .text($0.ISO8601Format(Date.ISO8601FormatStyle(includingFractionalSeconds: true))) } ?? .null
+            snapshot["consent.\(name).source"] = AuditValue(consent.source)
+        }
+        for (key, value) in customFields {
+            snapshot["custom_fields.\(key)"] = value.auditValue
+        }
+        return snapshot
     }
 
     /// A relative non-consumer whose reason should have lifted by `today`.
     public func isDueForFollowUp(today: PostgresDate) -> Bool {
         guard category == .relativeNonConsumer, let followUpOn else { return false }
         return followUpOn <= today
+    }
+}
+
+/// Reads a row's cells in order.
+struct RowReader {
+    let row: PostgresRow
+    var index = 0
+
+    mutating func next<T: PostgresDecodable>(_ type: T.Type = T.self) throws -> T {
+        defer { index += 1 }
+        return try row.decode(at: index)
     }
 }

@@ -10,41 +10,62 @@ public struct ClientRepository: Sendable {
         self.database = database
     }
 
-    /// Creates a client, opens its category history and audits it, in one round trip.
-    public func create(_ changes: ClientChanges, as actor: Actor) async throws -> Client {
+    /// Creates a client, opens its category history and audits it. Refused (409, with the
+    /// matching ids) when another client has the same email, phone or SIREN, unless
+    /// `allowDuplicate`. A record with none of those nor custom fields takes one round trip.
+    public func create(_ changes: ClientChanges, as actor: Actor, allowDuplicate: Bool = false) async throws -> Client {
         try actor.require(.writeClients)
-        let client = try changes.newClient(id: UUIDv7.make(), now: Date())
-        let rows = try await mappingConstraints {
-            try await database.tenantTransaction(actor.scope, Self.insert(client, as: actor))
+        return try await mappingConstraints {
+            if !changes.needsCustomFieldDefinitions, !changes.carriesIdentifiers {
+                let client = try Self.assigning(try changes.newClient(id: UUIDv7.make(), now: Date()), as: actor)
+                return try Client(row: try await database.tenantTransaction(actor.scope, Self.insert(client, as: actor))[0][0])
+            }
+            return try await database.withTenantTransaction(actor.scope) { session in
+                try await create(changes, as: actor, allowDuplicate: allowDuplicate, in: session)
+            }
         }
-        return try Client(row: rows[0][0])
     }
 
     /// The same, inside the caller's tenant transaction (to record something with it).
-    public func create(_ changes: ClientChanges, as actor: Actor, in session: PostgresSession) async throws -> Client {
+    public func create(
+        _ changes: ClientChanges, as actor: Actor, allowDuplicate: Bool = false, in session: PostgresSession
+    ) async throws -> Client {
         try actor.require(.writeClients)
-        let client = try changes.newClient(id: UUIDv7.make(), now: Date())
-        let rows = try await mappingConstraints {
-            try await session.pipeline(Self.insert(client, as: actor))
+        return try await mappingConstraints {
+            let definitions = changes.needsCustomFieldDefinitions ? try await CustomFieldRepository.definitions(in: session) : []
+            let client = try Self.assigning(try changes.newClient(id: UUIDv7.make(), now: Date(), definitions: definitions), as: actor)
+            if !allowDuplicate {
+                if let duplicates = try await DuplicateClients.sameIdentifiers(as: client, as: actor, in: session) {
+                    throw duplicates
+                }
+            }
+            return try Client(row: try await session.pipeline(Self.insert(client, as: actor))[0][0])
         }
-        return try Client(row: rows[0][0])
     }
 
-    /// An agent's new client is assigned to them, so they can go on seeing it.
+    /// An agent's new client is assigned to them, so they can go on seeing it; only roles above
+    /// agent choose the assignee.
+    static func assigning(_ client: Client, as actor: Actor) throws -> Client {
+        guard actor.role == .agent else { return client }
+        if let assignee = client.assignedUserID, assignee != actor.userID {
+            throw Self.assignmentForbidden
+        }
+        var client = client
+        client.assignedUserID = actor.userID
+        return client
+    }
+
+    static let assignmentForbidden = ClientBaseError(
+        .forbidden, "the role 'agent' may not assign clients; a manager, admin or owner does", field: "assigned_user_id")
+
     static func insert(_ client: Client, as actor: Actor) -> [PostgresQuery] {
-        let assignee = actor.role == .agent ? actor.userID : nil
-        let author = actor.label
-        return [
+        [
             """
-            INSERT INTO clients (id, kind, category, first_name, last_name, organisation_name, email, phone,
-                                 city, postal_code, external_ref, category_reason, follow_up_on, assigned_user_id)
-            VALUES (\(client.id), \(client.kind), \(client.category), \(client.firstName),
-                    \(client.lastName), \(client.organisationName), \(client.email), \(client.phone),
-                    \(client.city), \(client.postalCode), \(client.externalRef), \(client.categoryReason),
-                    \(client.followUpOn), \(assignee))
+            INSERT INTO clients (id, \(fragment: Client.writtenColumns))
+            VALUES (\(client.id), \(fragment: client.writtenValues))
             RETURNING \(fragment: Client.columns)
             """,
-            recordChange(of: client.id, from: nil, to: client.category, reason: client.categoryReason, author: author),
+            recordChange(of: client.id, from: nil, to: client.category, reason: client.categoryReason, author: actor.label),
             AuditLog.entry(by: actor, action: "create", entity: "client", id: client.id.auditID,
                            before: nil, after: client.auditSnapshot),
         ]
@@ -86,29 +107,6 @@ public struct ClientRepository: Sendable {
         return try Client(row: row)
     }
 
-    public func list(_ query: ClientListQuery, as actor: Actor) async throws -> ClientPage {
-        try actor.require(.readClients)
-        let rows = try await database.tenantTransaction(actor.scope, [
-            """
-            SELECT \(fragment: Client.columns) FROM clients
-            WHERE \(fragment: actor.access.condition())
-              AND (\(query.category)::text IS NULL OR category = \(query.category))
-              AND (NOT \(query.dueForFollowUp)
-                   OR (category = 'relative_non_consumer' AND follow_up_on <= current_date))
-              AND (\(query.after)::uuid IS NULL OR id > \(query.after))
-            ORDER BY id
-            LIMIT \(query.limit + 1)
-            """,
-        ])
-        var clients = try rows[0].map(Client.init(row:))
-        var next: String?
-        if clients.count > query.limit {
-            clients.removeLast()
-            next = clients.last.map { ClientCursor.encode($0.id) }
-        }
-        return ClientPage(items: clients, nextCursor: next)
-    }
-
     /// Applies a PATCH: the row is locked, changed, checked against the rules, and saved.
     /// With `ifRevisionIn`, the change is refused unless the record is still at one of those
     /// revisions (If-Match).
@@ -118,27 +116,28 @@ public struct ClientRepository: Sendable {
         try actor.require(.writeClients)
         return try await mappingConstraints {
             try await database.withTenantTransaction(actor.scope) { session in
-                let current = try await session.query("""
+                let locked: PostgresQuery = """
                     SELECT \(fragment: Client.columns) FROM clients
                     WHERE id = \(id) AND \(fragment: actor.access.condition()) FOR UPDATE
-                    """)
-                guard let row = current.first else { throw Self.notFound(id) }
+                    """
+                let found = try await session.pipeline(
+                    changes.needsCustomFieldDefinitions ? [locked, CustomFieldRepository.selectAll] : [locked])
+                guard let row = found[0].first else { throw Self.notFound(id) }
+                let definitions = found.count > 1 ? try found[1].map(CustomField.init(row:)) : []
                 let before = try Client(row: row)
                 if let expected, !expected.contains(before.revision) {
                     throw ClientBaseError(.staleRevision,
                         "the client changed since you read it (it is now at revision \(before.revision)); read it again and reapply your change")
                 }
                 var client = before
-                try changes.apply(to: &client)
+                try changes.apply(to: &client, now: Date(), definitions: definitions)
+                if actor.role == .agent, client.assignedUserID != before.assignedUserID {
+                    throw Self.assignmentForbidden
+                }
                 let moved = client.category != before.category
                 var statements: [PostgresQuery] = [
                     """
-                    UPDATE clients SET kind = \(client.kind), category = \(client.category),
-                        first_name = \(client.firstName), last_name = \(client.lastName),
-                        organisation_name = \(client.organisationName), email = \(client.email),
-                        phone = \(client.phone), city = \(client.city), postal_code = \(client.postalCode),
-                        external_ref = \(client.externalRef), category_reason = \(client.categoryReason),
-                        follow_up_on = \(client.followUpOn),
+                    UPDATE clients SET (\(fragment: Client.writtenColumns)) = ROW(\(fragment: client.writtenValues)),
                         category_since = CASE WHEN \(moved) THEN now() ELSE category_since END,
                         revision = revision + 1, updated_at = now()
                     WHERE id = \(id)
@@ -177,7 +176,7 @@ public struct ClientRepository: Sendable {
     }
 
     /// Constraint violations the rules did not catch first become the caller's error, not ours.
-    private func mappingConstraints<T>(_ body: () async throws -> T) async throws -> T {
+    func mappingConstraints<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as PostgresError where error.isUniqueViolation && error.constraint == "clients_external_ref_key" {
@@ -186,29 +185,6 @@ public struct ClientRepository: Sendable {
             throw ClientBaseError(.invalid, "the record breaks a rule: \(error.message)")
         }
     }
-}
-
-/// Filters and page size of a client list.
-public struct ClientListQuery: Sendable {
-    public static let maximumLimit = 200
-    public var category: Client.Category?
-    /// Only relative non-consumers whose follow-up date has come.
-    public var dueForFollowUp: Bool
-    public var limit: Int
-    public var after: UUID?
-
-    public init(category: Client.Category? = nil, dueForFollowUp: Bool = false, limit: Int = 50, after: UUID? = nil) {
-        self.category = category
-        self.dueForFollowUp = dueForFollowUp
-        self.limit = limit
-        self.after = after
-    }
-}
-
-public struct ClientPage: Sendable {
-    public var items: [Client]
-    /// The cursor of the next page; nil on the last one.
-    public var nextCursor: String?
 }
 
 /// One change of a client's category.
@@ -221,23 +197,14 @@ public struct CategoryChange: Sendable, Hashable {
     public var changedAt: Date
 }
 
-/// An opaque cursor: the last id of the page, so pages stay stable while clients are added.
-public enum ClientCursor {
-    public static func encode(_ id: UUID) -> String {
-        Data(id.uuidString.lowercased().utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    public static func decode(_ cursor: String) -> UUID? {
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard cursor.count <= 64, let data = Data(base64Encoded: base64) else { return nil }
-        return UUID(uuidString: String(decoding: data, as: UTF8.self))
-    }
-}
-
 extension UUID {
     /// How ids are written in the audit log and in JSON: lowercase.
     public var auditID: String { uuidString.lowercased() }
+}
+
+extension ClientChanges {
+    /// Whether the request sets an email, phone or SIREN, the identifiers duplicates share.
+    var carriesIdentifiers: Bool {
+        [email, phone, siren].contains { if case .set = $0 { true } else { false } }
+    }
 }

@@ -69,6 +69,7 @@ public struct APIServer: Sendable {
         AuditRoutes(database: database).register(on: v1.group("audit-log"))
         ClientRoutes(repository: ClientRepository(database: database), idempotency: IdempotentRequests(database: database))
             .register(on: v1.group("clients"))
+        CustomFieldRoutes(repository: CustomFieldRepository(database: database)).register(on: v1.group("custom-fields"))
         return router
     }
 

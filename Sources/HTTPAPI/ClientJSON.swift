@@ -36,6 +36,40 @@ enum ClientJSON {
         return writer.bytes
     }
 
+    static func duplicates(_ candidates: [DuplicateCandidate]) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.raw("{\"items\":[")
+        for (index, candidate) in candidates.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.raw("{\"client\":")
+            writer.write(candidate.client)
+            writer.raw(",\"matched_on\":")
+            writer.strings(candidate.reasons.map(\.rawValue))
+            writer.raw(",\"name_similarity\":")
+            writer.ascii(String(format: "%.2f", candidate.nameSimilarity))
+            writer.raw("}")
+        }
+        writer.raw("]}")
+        return writer.bytes
+    }
+
+    static func customField(_ field: CustomField) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.write(field)
+        return writer.bytes
+    }
+
+    static func customFields(_ fields: [CustomField]) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.raw("{\"items\":[")
+        for (index, field) in fields.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.write(field)
+        }
+        writer.raw("]}")
+        return writer.bytes
+    }
+
     static func page(_ page: ClientPage) -> [UInt8] {
         var writer = JSONWriter()
         writer.raw("{\"items\":[")
@@ -50,6 +84,21 @@ enum ClientJSON {
     }
 }
 
+extension JSONWriter {
+    mutating func write(_ definition: CustomField) {
+        raw("{\"choices\":")
+        strings(definition.choices)
+        raw(",\"created_at\":")
+        date(definition.createdAt)
+        field(",\"key\":", definition.key)
+        field(",\"label\":", definition.label)
+        field(",\"type\":", definition.type.rawValue)
+        raw(",\"updated_at\":")
+        date(definition.updatedAt)
+        raw("}")
+    }
+}
+
 struct JSONWriter {
     var bytes: [UInt8] = []
     /// Read once per response, not once per client of a page.
@@ -60,27 +109,127 @@ struct JSONWriter {
     }
 
     mutating func write(_ client: Client) {
-        field("{\"category\":", client.category.rawValue)
+        field("{\"acquisition_channel\":", client.acquisitionChannel)
+        raw(",\"acquisition_cost\":")
+        amount(client.acquisitionCost)
+        field(",\"activity\":", client.activity)
+        field(",\"address_line1\":", client.addressLine1)
+        field(",\"address_line2\":", client.addressLine2)
+        field(",\"assigned_user_id\":", client.assignedUserID?.uuidString.lowercased())
+        field(",\"birth_date\":", client.birthDate?.description)
+        raw(",\"brakes\":")
+        strings(client.brakes.map(\.rawValue))
+        field(",\"category\":", client.category.rawValue)
         field(",\"category_reason\":", client.categoryReason)
         raw(",\"category_since\":")
         date(client.categorySince)
+        raw(",\"children_count\":")
+        integer(client.childrenCount)
         field(",\"city\":", client.city)
-        raw(",\"created_at\":")
+        raw(",\"consent\":{\"marketing\":")
+        consent(client.consentMarketing)
+        raw(",\"surveys\":")
+        consent(client.consentSurveys)
+        raw("},\"created_at\":")
         date(client.createdAt)
+        raw(",\"custom_fields\":")
+        customFields(client.customFields)
         raw(client.isDueForFollowUp(today: today) ? ",\"due_for_follow_up\":true" : ",\"due_for_follow_up\":false")
         field(",\"email\":", client.email)
+        raw(",\"establishments_count\":")
+        integer(client.establishmentsCount)
         field(",\"external_ref\":", client.externalRef)
         field(",\"first_name\":", client.firstName)
+        field(",\"first_purchase_on\":", client.firstPurchaseOn?.description)
         field(",\"follow_up_on\":", client.followUpOn?.description)
+        raw(",\"headcount\":")
+        integer(client.headcount)
+        field(",\"housing\":", client.housing?.rawValue)
         field(",\"id\":", client.id.uuidString.lowercased())
+        field(",\"income_bracket\":", client.incomeBracket?.rawValue)
         field(",\"kind\":", client.kind.rawValue)
         field(",\"last_name\":", client.lastName)
+        field(",\"last_purchase_on\":", client.lastPurchaseOn?.description)
+        field(",\"legal_form\":", client.legalForm)
+        field(",\"marital_status\":", client.maritalStatus?.rawValue)
+        raw(",\"motivations\":")
+        strings(client.motivations.map(\.rawValue))
+        raw(",\"needs\":")
+        strings(client.needs.map(\.rawValue))
+        field(",\"notes\":", client.notes)
+        raw(",\"objections\":")
+        strings(client.objections.map(\.rawValue))
+        field(",\"occupation\":", client.occupation)
         field(",\"organisation_name\":", client.organisationName)
         field(",\"phone\":", client.phone)
         field(",\"postal_code\":", client.postalCode)
+        field(",\"purchase_stage\":", client.purchaseStage?.rawValue)
+        raw(",\"revenue\":")
+        amount(client.revenue)
+        field(",\"sector\":", client.sector)
+        field(",\"siren\":", client.siren)
+        raw(",\"tags\":")
+        strings(client.tags)
+        field(",\"trade_name\":", client.tradeName)
         raw(",\"updated_at\":")
         date(client.updatedAt)
+        field(",\"website\":", client.website)
         raw("}")
+    }
+
+    private mutating func consent(_ consent: Client.Consent) {
+        raw("{\"at\":")
+        if let at = consent.at { date(at) } else { raw("null") }
+        raw(consent.granted ? ",\"granted\":true" : ",\"granted\":false")
+        field(",\"source\":", consent.source)
+        raw("}")
+    }
+
+    private mutating func customFields(_ values: [String: CustomFieldValue]) {
+        guard !values.isEmpty else { return raw("{}") }
+        raw("{")
+        for (index, key) in values.keys.sorted().enumerated() {
+            if index > 0 { raw(",") }
+            string(key)
+            raw(":")
+            switch values[key]! {
+            case .text(let text): string(text)
+            case .number(let number): ascii(number.description)
+            case .bool(let flag): raw(flag ? "true" : "false")
+            }
+        }
+        raw("}")
+    }
+
+    mutating func strings(_ values: [String]) {
+        raw("[")
+        for (index, value) in values.enumerated() {
+            if index > 0 { raw(",") }
+            string(value)
+        }
+        raw("]")
+    }
+
+    mutating func integer(_ value: Int?) {
+        guard let value else { return raw("null") }
+        ascii(String(value))
+    }
+
+    /// Euros as a decimal string with two decimals ("1250.50"): exact, unlike a JSON number
+    /// read as floating point.
+    mutating func amount(_ value: Decimal?) {
+        guard let value else { return raw("null") }
+        var scaled = value * 100, rounded = Decimal()
+        NSDecimalRound(&rounded, &scaled, 0, .plain)
+        let cents = NSDecimalNumber(decimal: rounded).int64Value
+        let magnitude = cents.magnitude
+        let text = (cents < 0 ? "-" : "") + "\(magnitude / 100)." + (magnitude % 100 < 10 ? "0" : "") + "\(magnitude % 100)"
+        string(text)
+    }
+
+    /// Text we made ourselves (digits, a number): no escaping needed.
+    mutating func ascii(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
     }
 
     /// Today's date in UTC (the follow-up dates are calendar dates).
@@ -95,7 +244,7 @@ struct JSONWriter {
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    private mutating func field(_ prefix: StaticString, _ value: String?) {
+    mutating func field(_ prefix: StaticString, _ value: String?) {
         raw(prefix)
         string(value)
     }

@@ -2,6 +2,7 @@ import ClientBase
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import Postgres
 import Tenancy
 
 /// `/v1/clients`: create, get, list, update (PATCH) and delete a tenant's clients.
@@ -16,6 +17,24 @@ struct ClientRoutes {
         group.patch(":id", use: update)
         group.delete(":id", use: delete)
         group.get(":id/category-history", use: categoryHistory)
+        group.get(":id/duplicates", use: duplicates)
+        group.post(":id/merge", use: merge)
+    }
+
+    @Sendable func duplicates(request: Request, context: AppRequestContext) async throws -> Response {
+        try Self.refuseParameters(request.uri.queryParameters, allowed: [])
+        let candidates = try await repository.duplicates(of: try Self.id(context), as: try context.requireActor())
+        return JSONBody.response(bytes: ClientJSON.duplicates(candidates))
+    }
+
+    @Sendable func merge(request: Request, context: AppRequestContext) async throws -> Response {
+        try Self.refuseParameters(request.uri.queryParameters, allowed: [])
+        let id = try Self.id(context)
+        let body = try await JSONBody.decode(ClientMergeRequest.self, from: request, context: context)
+        let outcome = try await repository.merge(
+            body.duplicateID, into: id, as: try context.requireActor(),
+            ifRevisionIn: try Self.ifMatch(request.headers[.ifMatch]), duplicateRevision: body.duplicateRevision)
+        return Self.response(outcome.client)
     }
 
     @Sendable func categoryHistory(request: Request, context: AppRequestContext) async throws -> Response {
@@ -25,17 +44,27 @@ struct ClientRoutes {
 
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.requireActor()
+        let parameters = request.uri.queryParameters
+        try Self.refuseParameters(parameters, allowed: ["allow_duplicate"])
+        let allowDuplicate = try Self.flag(parameters, "allow_duplicate") ?? false
         let key = try IdempotentRequests.key(of: request)
         let body = try await JSONBody.collect(request, context: context)
         let changes = try JSONBody.decode(ClientChanges.self, from: body)
-        guard let key else {
-            let client = try await repository.create(changes, as: actor)
-            return Self.created(client)
-        }
-        return try await idempotency.run(key: key, route: "POST /v1/clients", body: body, scope: actor.scope) { session in
-            let client = try await repository.create(changes, as: actor, in: session)
-            return IdempotentRequests.Stored(
-                status: 201, location: Self.location(of: client), etag: Self.etag(of: client), body: ClientJSON.client(client))
+        do {
+            guard let key else {
+                let client = try await repository.create(changes, as: actor, allowDuplicate: allowDuplicate)
+                return Self.created(client)
+            }
+            let route = allowDuplicate ? "POST /v1/clients?allow_duplicate=true" : "POST /v1/clients"
+            return try await idempotency.run(key: key, route: route, body: body, scope: actor.scope) { session in
+                let client = try await repository.create(changes, as: actor, allowDuplicate: allowDuplicate, in: session)
+                return IdempotentRequests.Stored(
+                    status: 201, location: Self.location(of: client), etag: Self.etag(of: client), body: ClientJSON.client(client))
+            }
+        } catch let duplicates as DuplicateClientsError {
+            var problem = Problem(status: .conflict, slug: "duplicate", title: "Likely duplicate", detail: duplicates.message)
+            problem.members["duplicates"] = duplicates.matches.map(\.auditID)
+            throw problem
         }
     }
 
@@ -102,37 +131,103 @@ struct ClientRoutes {
         return id
     }
 
-    static let listParameters: Set<String> = ["limit", "cursor", "category", "due_for_follow_up"]
+    static let listParameters: Set<String> = [
+        "limit", "cursor", "sort", "q", "kind", "category", "tag", "city", "postal_code", "assigned_user_id",
+        "consent_surveys", "consent_marketing", "first_purchase_from", "first_purchase_to",
+        "last_purchase_from", "last_purchase_to", "due_for_follow_up",
+    ]
+
+    static func refuseParameters(_ parameters: FlatDictionary<Substring, Substring>, allowed: Set<String>) throws {
+        for (name, _) in parameters where !allowed.contains(String(name)) {
+            let known = allowed.isEmpty ? "this route takes none" : "use " + allowed.sorted().joined(separator: ", ")
+            throw Problem.badRequest("unknown query parameter '\(name.prefix(50))'; \(known)", field: String(name.prefix(50)))
+        }
+    }
+
+    static func flag(_ parameters: FlatDictionary<Substring, Substring>, _ name: String) throws -> Bool? {
+        guard let text = parameters.get(name) else { return nil }
+        guard let value = Bool(String(text)) else { throw Problem.badRequest("\(name) must be true or false", field: name) }
+        return value
+    }
+
+    static func date(_ parameters: FlatDictionary<Substring, Substring>, _ name: String) throws -> PostgresDate? {
+        guard let text = parameters.get(name) else { return nil }
+        guard let value = PostgresDate(String(text)) else { throw Problem.badRequest("\(name) must be a date as YYYY-MM-DD", field: name) }
+        return value
+    }
+
+    static func enumeration<E: RawRepresentable<String> & CaseIterable>(
+        _ parameters: FlatDictionary<Substring, Substring>, _ name: String, as type: E.Type
+    ) throws -> E? {
+        guard let text = parameters.get(name) else { return nil }
+        guard let value = E(rawValue: String(text)) else {
+            throw Problem.badRequest("\(name) must be one of: \(E.allCases.map(\.rawValue).joined(separator: ", "))", field: name)
+        }
+        return value
+    }
 
     static func listQuery(_ parameters: FlatDictionary<Substring, Substring>) throws -> ClientListQuery {
+        try refuseParameters(parameters, allowed: listParameters)
         var query = ClientListQuery()
-        for (name, _) in parameters where !listParameters.contains(String(name)) {
-            throw Problem.badRequest("unknown query parameter '\(name)'; use limit, cursor, category or due_for_follow_up", field: String(name))
-        }
         if let limit = parameters.get("limit") {
             guard let value = Int(limit), (1...ClientListQuery.maximumLimit).contains(value) else {
                 throw Problem.badRequest("limit must be a whole number from 1 to \(ClientListQuery.maximumLimit)", field: "limit")
             }
             query.limit = value
         }
+        query.kind = try enumeration(parameters, "kind", as: Client.Kind.self)
+        query.category = try enumeration(parameters, "category", as: Client.Category.self)
+        query.tags = parameters[values: "tag"].flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        if query.tags.count > 20 || query.tags.contains(where: { $0.count > 50 }) {
+            throw Problem.badRequest("tag takes at most 20 tags of at most 50 characters", field: "tag")
+        }
+        if let city = parameters.get("city") {
+            guard !city.isEmpty, city.count <= 200 else { throw Problem.badRequest("city must be 1 to 200 characters", field: "city") }
+            query.city = String(city)
+        }
+        if let code = parameters.get("postal_code") {
+            guard (1...10).contains(code.count), code.allSatisfy({ $0.isLetter && $0.isASCII || $0.isASCII && $0.isNumber || $0 == " " || $0 == "-" }) else {
+                throw Problem.badRequest("postal_code must be 1 to 10 letters, digits, spaces or dashes (a prefix, like 75)", field: "postal_code")
+            }
+            query.postalCodePrefix = String(code)
+        }
+        if let user = parameters.get("assigned_user_id") {
+            guard let id = UUID(uuidString: String(user)) else {
+                throw Problem.badRequest("assigned_user_id must be a UUID", field: "assigned_user_id")
+            }
+            query.assignedUserID = id
+        }
+        query.consentSurveys = try flag(parameters, "consent_surveys")
+        query.consentMarketing = try flag(parameters, "consent_marketing")
+        query.firstPurchaseFrom = try date(parameters, "first_purchase_from")
+        query.firstPurchaseTo = try date(parameters, "first_purchase_to")
+        query.lastPurchaseFrom = try date(parameters, "last_purchase_from")
+        query.lastPurchaseTo = try date(parameters, "last_purchase_to")
+        query.dueForFollowUp = try flag(parameters, "due_for_follow_up") ?? false
+        if let search = parameters.get("q") {
+            let text = search.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard text.count <= 200, ClientListQuery.isSearchable(text) else {
+                throw Problem.badRequest("q must hold at least 3 letters or digits, and at most 200 characters", field: "q")
+            }
+            query.search = text
+            query.sort = .relevance
+        }
+        if let sort = try enumeration(parameters, "sort", as: ClientListQuery.Sort.self) {
+            guard sort != .relevance || query.search != nil else {
+                throw Problem.badRequest("sort=relevance needs q, the text searched", field: "sort")
+            }
+            query.sort = sort
+        }
         if let cursor = parameters.get("cursor") {
-            guard let after = ClientCursor.decode(cursor) else {
+            guard let decoded = ClientCursor.decode(String(cursor)) else {
                 throw Problem.badRequest("cursor is not one this API gave out; pass next_cursor as it came", field: "cursor")
             }
-            query.after = after
-        }
-        if let category = parameters.get("category") {
-            guard let value = Client.Category(rawValue: category) else {
-                let allowed = Client.Category.allCases.map(\.rawValue).joined(separator: ", ")
-                throw Problem.badRequest("category must be one of: \(allowed)", field: "category")
+            guard decoded.sort == query.sort else {
+                throw Problem.badRequest("this cursor belongs to sort=\(decoded.sort.rawValue); pass the same sort and q as for the first page",
+                                         field: "cursor")
             }
-            query.category = value
-        }
-        if let due = parameters.get("due_for_follow_up") {
-            guard let value = Bool(String(due)) else {
-                throw Problem.badRequest("due_for_follow_up must be true or false", field: "due_for_follow_up")
-            }
-            query.dueForFollowUp = value
+            query.cursor = decoded
         }
         return query
     }

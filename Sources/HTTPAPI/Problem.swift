@@ -12,12 +12,37 @@ public struct Problem: Error, Sendable, Encodable {
     public var requestID: String?
     /// The body field at fault, for validation errors.
     public var field: String?
+    /// Further members of this problem type (RFC 9457 extension members), such as the ids
+    /// listed by a `duplicate` problem.
+    public var members: [String: [String]] = [:]
     var headers: HTTPFields = [:]
 
     enum CodingKeys: String, CodingKey {
         case type, title, status, detail, instance
         case requestID = "request_id"
         case field
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(type, forKey: .type)
+        try container.encode(title, forKey: .title)
+        try container.encode(status, forKey: .status)
+        try container.encode(detail, forKey: .detail)
+        try container.encodeIfPresent(instance, forKey: .instance)
+        try container.encodeIfPresent(requestID, forKey: .requestID)
+        try container.encodeIfPresent(field, forKey: .field)
+        var extra = encoder.container(keyedBy: MemberKey.self)
+        for (name, values) in members where CodingKeys(stringValue: name) == nil {
+            try extra.encode(values, forKey: MemberKey(stringValue: name))
+        }
+    }
+
+    private struct MemberKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
     public init(status: HTTPResponse.Status, slug: String, title: String, detail: String, field: String? = nil) {
