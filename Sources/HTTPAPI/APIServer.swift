@@ -50,6 +50,8 @@ public struct APIServer: Sendable {
         let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
         ClientRoutes(repository: ClientRepository(database: database), idempotency: IdempotentRequests(database: database))
             .register(on: v1.group("clients"))
+        TimelineRoutes(repository: TimelineRepository(database: database)).register(on: v1.group("clients"))
+        AroundThePurchaseRoutes.register(on: v1, database: database)
         return router
     }
 
