@@ -37,8 +37,8 @@ public struct Purchase: Sendable, Hashable {
 
     public var id: UUID
     public var buyerID: UUID
-    /// nil only once a payer other than the buyer has been deleted: the payer is then unknown.
-    public var payerID: UUID?
+    /// The buyer unless someone else pays (stored only then).
+    public var payerID: UUID
     public var consumerIDs: [UUID] = []
     public var purchasedOn: PostgresDate
     public var channel: Channel?
@@ -62,7 +62,7 @@ public struct Purchase: Sendable, Hashable {
     }
 
     static let columns: PostgresQuery = """
-        p.id, p.buyer_id, p.payer_id, p.purchased_on, p.channel, p.purchase_type, p.amount, p.margin, p.note,
+        p.id, p.buyer_id, coalesce(p.payer_id, p.buyer_id), p.purchased_on, p.channel, p.purchase_type, p.amount, p.margin, p.note,
         p.external_ref, p.created_at, p.updated_at,
         ARRAY(SELECT pc.client_id FROM purchase_consumers pc WHERE pc.purchase_id = p.id ORDER BY pc.id),
         (SELECT json_agg(json_build_object('description', l.description, 'quantity', l.quantity::text,
@@ -104,6 +104,9 @@ public struct Purchase: Sendable, Hashable {
         }
     }
 
+    /// payer_id as stored: nil when the buyer pays.
+    var storedPayerID: UUID? { payerID == buyerID ? nil : payerID }
+
     /// Amount and margin from the lines: the margin only when every line has a unit cost.
     mutating func computeFromLines() {
         guard let lines else { return }
@@ -137,7 +140,7 @@ public struct Purchase: Sendable, Hashable {
 
     var auditSnapshot: AuditSnapshot {
         [
-            "buyer_id": buyerID.auditValue, "payer_id": AuditValue(payerID), "consumer_ids": consumerIDs.auditValue,
+            "buyer_id": buyerID.auditValue, "payer_id": payerID.auditValue, "consumer_ids": consumerIDs.auditValue,
             "purchased_on": purchasedOn.auditValue, "channel": AuditValue(channel?.rawValue),
             "purchase_type": AuditValue(purchaseType?.rawValue),
             "lines": lines.map { lines in

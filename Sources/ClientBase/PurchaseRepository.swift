@@ -32,7 +32,7 @@ public struct PurchaseRepository: RecordRepository {
                 var statements: [PostgresQuery] = [
                     """
                     INSERT INTO purchases (id, buyer_id, payer_id, purchased_on, channel, purchase_type, amount, margin, note, external_ref)
-                    VALUES (\(purchase.id), \(purchase.buyerID), \(purchase.payerID), \(purchase.purchasedOn), \(purchase.channel),
+                    VALUES (\(purchase.id), \(purchase.buyerID), \(purchase.storedPayerID), \(purchase.purchasedOn), \(purchase.channel),
                             \(purchase.purchaseType), \(purchase.amount), \(purchase.margin), \(purchase.note), \(purchase.externalRef))
                     """,
                 ]
@@ -92,7 +92,7 @@ public struct PurchaseRepository: RecordRepository {
                 try await Self.checkAndLock(purchase, formerBuyer: before.buyerID, as: actor, in: session)
                 var statements: [PostgresQuery] = [
                     """
-                    UPDATE purchases SET buyer_id = \(purchase.buyerID), payer_id = \(purchase.payerID),
+                    UPDATE purchases SET buyer_id = \(purchase.buyerID), payer_id = \(purchase.storedPayerID),
                         purchased_on = \(purchase.purchasedOn), channel = \(purchase.channel),
                         purchase_type = \(purchase.purchaseType), amount = \(purchase.amount), margin = \(purchase.margin),
                         note = \(purchase.note), external_ref = \(purchase.externalRef), updated_at = now()
@@ -146,14 +146,14 @@ public struct PurchaseRepository: RecordRepository {
     private static func checkAndLock(
         _ purchase: Purchase, formerBuyer: UUID?, as actor: Actor, in session: PostgresSession
     ) async throws {
-        let named = [purchase.buyerID] + [purchase.payerID].compactMap { $0 } + purchase.consumerIDs
+        let named = [purchase.buyerID, purchase.payerID] + purchase.consumerIDs
         let rows = try await session.pipeline([
             ClientReferences.query(named, as: actor),
             lockBuyers(Array(Set([purchase.buyerID] + [formerBuyer].compactMap { $0 }))),
         ])
         let references = try ClientReferences(rows: rows[0])
         try references.require(purchase.buyerID, field: "buyer_id")
-        if let payer = purchase.payerID { try references.require(payer, field: "payer_id") }
+        try references.require(purchase.payerID, field: "payer_id")
         for consumer in purchase.consumerIDs { try references.require(consumer, field: "consumer_ids") }
     }
 

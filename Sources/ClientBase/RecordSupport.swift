@@ -395,7 +395,7 @@ enum RecordReferences {
         var statements = [ClientReferences.query([client], as: actor)]
         if let purchase {
             statements.append("""
-                SELECT p.buyer_id = \(client) OR p.payer_id IS NOT DISTINCT FROM \(client)
+                SELECT p.buyer_id = \(client) OR coalesce(p.payer_id = \(client), false)
                        OR EXISTS (SELECT 1 FROM purchase_consumers pc WHERE pc.purchase_id = p.id AND pc.client_id = \(client))
                 FROM purchases p WHERE p.id = \(purchase) AND \(fragment: actor.sees(clientIn: "p.buyer_id"))
                 """)

@@ -148,7 +148,7 @@ private struct TimelineSources {
         let buyer = branch(.purchase, purchase, "FROM purchases p WHERE p.buyer_id = \(client)",
                            column: "p.purchased_on", id: "p.id", isDate: true)
         let payer = branch(.purchase, purchase, """
-            FROM purchases p WHERE p.payer_id = \(client) AND p.buyer_id <> \(client)
+            FROM purchases p WHERE p.payer_id = \(client)
               AND \(fragment: actor.sees(clientIn: "p.buyer_id"))
             """, column: "p.purchased_on", id: "p.id", isDate: true)
         let consumer = branch(.purchase, purchase, """
@@ -167,7 +167,7 @@ private struct TimelineSources {
             """
         return """
             format('Purchase of %s € as %s', p.amount, \(fragment: role)) || coalesce(' (' || p.channel || ')', '') AS summary,
-            jsonb_build_object('role', \(fragment: role), 'buyer_id', p.buyer_id, 'payer_id', p.payer_id,
+            jsonb_build_object('role', \(fragment: role), 'buyer_id', p.buyer_id, 'payer_id', coalesce(p.payer_id, p.buyer_id),
                                'purchased_on', p.purchased_on, 'amount', p.amount::text, 'margin', p.margin::text,
                                'channel', p.channel, 'purchase_type', p.purchase_type) AS data
             """

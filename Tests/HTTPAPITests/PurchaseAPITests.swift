@@ -242,6 +242,26 @@ struct PurchaseAPITests {
         }
     }
 
+    @Test("deleting a payer's record keeps the purchase, paid by its buyer; deleting the buyer deletes it")
+    func deletedClients() async throws {
+        let key = harness.keyA
+        try await harness.test { client in
+            let buyer = try await client.newClient(key: key)
+            let payer = try await client.newClient(key: key, #"{"kind": "business", "organisation_name": "Mutuelle"}"#)
+            let consumer = try await client.newClient(key: key)
+            let purchase = try await client.create("/v1/purchases", key: key,
+                #"{"buyer_id": "\#(buyer)", "payer_id": "\#(payer)", "consumer_ids": ["\#(consumer)"], "amount": "10"}"#)
+            let path = "/v1/purchases/\(purchase["id"] as? String ?? "")"
+            #expect(try await client.call(.delete, "/v1/clients/\(payer)", key: key).status == .noContent)
+            #expect(try await client.call(.delete, "/v1/clients/\(consumer)", key: key).status == .noContent)
+            let kept = try await client.call(.get, path, key: key)
+            #expect(kept.json["payer_id"] as? String == buyer)
+            #expect((kept.json["consumer_ids"] as? [Any])?.isEmpty == true)
+            #expect(try await client.call(.delete, "/v1/clients/\(buyer)", key: key).status == .noContent)
+            #expect(try await client.call(.get, path, key: key).status == .notFound)
+        }
+    }
+
     @Test("an external_ref is used once (409)")
     func externalRefOnce() async throws {
         let key = harness.keyA

@@ -33,13 +33,14 @@ CREATE TABLE relationships (
 CREATE INDEX relationships_from_timeline ON relationships (from_client_id, created_at, id);
 CREATE INDEX relationships_to_timeline ON relationships (to_client_id, created_at, id);
 
--- A purchase belongs to its buyer (deleted with them). The payer defaults to the buyer; when
--- a different payer's record is deleted the purchase stays and its payer becomes unknown.
+-- A purchase belongs to its buyer (deleted with them). payer_id is set only when someone else
+-- pays (NULL: the buyer pays), so the payer index holds only those purchases; when that payer's
+-- record is deleted, the purchase stays with its buyer as payer.
 -- amount and margin are euros; with lines they are computed by the server.
 CREATE TABLE purchases (
     id            uuid          PRIMARY KEY,
     buyer_id      uuid          NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
-    payer_id      uuid          REFERENCES clients (id) ON DELETE SET NULL,
+    payer_id      uuid          REFERENCES clients (id) ON DELETE SET NULL CHECK (payer_id <> buyer_id),
     purchased_on  date          NOT NULL,
     channel       text          CHECK (channel IN ('in_store', 'phone', 'web', 'email', 'field_visit', 'marketplace', 'other')),
     purchase_type text          CHECK (purchase_type IN ('considered', 'impulse', 'repeat')),
@@ -52,10 +53,11 @@ CREATE TABLE purchases (
 );
 
 -- By buyer and date: the timeline, first/last purchase, and the analytics to come (RFM,
--- cohorts); by date alone: revenue over a period. By payer: the timeline and the foreign key.
+-- cohorts); by date alone: revenue over a period. By another payer: the timeline and the
+-- foreign key.
 CREATE INDEX purchases_buyer_date ON purchases (buyer_id, purchased_on, id);
 CREATE INDEX purchases_date ON purchases (purchased_on);
-CREATE INDEX purchases_payer_date ON purchases (payer_id, purchased_on, id);
+CREATE INDEX purchases_payer_date ON purchases (payer_id, purchased_on, id) WHERE payer_id IS NOT NULL;
 
 -- What was bought, in order; amount and margin of the purchase are computed from them.
 CREATE TABLE purchase_lines (
