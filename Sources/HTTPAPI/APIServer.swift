@@ -70,6 +70,8 @@ public struct APIServer: Sendable {
         ClientRoutes(repository: ClientRepository(database: database), idempotency: IdempotentRequests(database: database))
             .register(on: v1.group("clients"))
         CustomFieldRoutes(repository: CustomFieldRepository(database: database)).register(on: v1.group("custom-fields"))
+        TimelineRoutes(repository: TimelineRepository(database: database)).register(on: v1.group("clients"))
+        AroundThePurchaseRoutes.register(on: v1, database: database)
         return router
     }
 

@@ -1,0 +1,256 @@
+import Foundation
+import Postgres
+import Tenancy
+
+/// A client's timeline: every event of the records around them, newest first, in one SQL
+/// statement. Each source reads its own index backwards from the cursor and stops after one
+/// page (`ORDER BY ... LIMIT n+1`), then `UNION ALL` merges the sources and keeps one page; so a
+/// page costs the same for a client with ten purchases or a hundred thousand.
+public struct TimelineRepository: Sendable {
+    public let database: PostgresClient
+
+    public init(database: PostgresClient) {
+        self.database = database
+    }
+
+    public func timeline(of clientID: UUID, _ query: TimelineQuery, as actor: Actor) async throws -> TimelinePage {
+        try actor.require(.readClients)
+        let sources = TimelineSources(client: clientID, query: query, actor: actor).all
+        var statements: [PostgresQuery] = [
+            "SELECT 1 FROM clients c WHERE c.id = \(clientID) AND \(fragment: actor.access.condition(column: "c.assigned_user_id"))",
+        ]
+        if !sources.isEmpty {
+            var union = sources[0]
+            for source in sources.dropFirst() { union = "\(fragment: union) UNION ALL \(fragment: source)" }
+            statements.append("""
+                SELECT t.type, (extract(epoch FROM t.at) * 1000000)::bigint, coalesce(t.uid::text, t.bid::text), t.summary, t.data::text
+                FROM (\(fragment: union)) AS t
+                ORDER BY t.at DESC, t.rank DESC, t.uid DESC, t.bid DESC
+                LIMIT \(query.limit + 1)
+                """)
+        }
+        let rows = try await database.tenantTransaction(actor.scope, statements)
+        guard !rows[0].isEmpty else { throw ClientBaseError(.notFound, "no client with id \(clientID.auditID)") }
+        guard rows.count > 1 else { return TimelinePage(items: [], nextCursor: nil) }
+        var items = try rows[1].map { row in
+            let microseconds = try row.decode(Int64.self, at: 1)
+            guard let type = TimelineItem.Kind(rawValue: try row.decode(String.self, at: 0)) else {
+                throw PostgresError(.decoding, "a timeline row has an unknown type")
+            }
+            return TimelineItem(
+                type: type, at: Date(timeIntervalSince1970: Double(microseconds) / 1_000_000), id: try row.decode(at: 2),
+                summary: try row.decode(at: 3), dataJSON: try row.decode(at: 4), microseconds: microseconds)
+        }
+        var next: String?
+        if items.count > query.limit {
+            items.removeLast()
+            next = items.last.map { TimelineCursor($0).encoded }
+        }
+        return TimelinePage(items: items, nextCursor: next)
+    }
+}
+
+/// The SQL of each source of a timeline. Every branch yields the same columns: rank, type,
+/// at, uid (a UUID id) or bid (a bigint id), summary, data (jsonb).
+private struct TimelineSources {
+    let client: UUID
+    let query: TimelineQuery
+    let actor: Actor
+
+    var all: [PostgresQuery] {
+        var sources: [PostgresQuery] = []
+        let wanted = query.types
+        if wanted.contains(.purchase) { sources.append(purchases) }
+        if wanted.contains(.paymentPaid) {
+            sources.append(branch(.paymentPaid, payment(summary: Self.paymentPaidSummary),
+                                  "FROM payments m WHERE m.client_id = \(client) AND m.paid_on IS NOT NULL",
+                                  column: "m.paid_on", id: "m.id", isDate: true))
+        }
+        if wanted.contains(.paymentIncident) {
+            sources.append(branch(.paymentIncident, payment(summary: Self.paymentIncidentSummary),
+                                  "FROM payments m WHERE m.client_id = \(client) AND m.incident_on IS NOT NULL",
+                                  column: "m.incident_on", id: "m.id", isDate: true))
+        }
+        if wanted.contains(.paymentDue) {
+            sources.append(branch(.paymentDue, payment(summary: Self.paymentDueSummary),
+                                  "FROM payments m WHERE m.client_id = \(client)",
+                                  column: "m.due_on", id: "m.id", isDate: true))
+        }
+        if wanted.contains(.interaction) {
+            sources.append(branch(.interaction, Self.interaction, "FROM interactions i WHERE i.client_id = \(client)",
+                                  column: "i.occurred_at", id: "i.id", isDate: false))
+        }
+        if wanted.contains(.complaintResolved) {
+            sources.append(branch(.complaintResolved, complaint(summary: "'Complaint ' || k.status || ' (' || k.category || ')'"),
+                                  "FROM complaints k WHERE k.client_id = \(client) AND k.resolved_on IS NOT NULL",
+                                  column: "k.resolved_on", id: "k.id", isDate: true))
+        }
+        if wanted.contains(.complaintOpened) {
+            sources.append(branch(.complaintOpened, complaint(summary: "'Complaint opened (' || k.category || ')'"),
+                                  "FROM complaints k WHERE k.client_id = \(client)",
+                                  column: "k.opened_on", id: "k.id", isDate: true))
+        }
+        if wanted.contains(.relationship) {
+            sources += relationships
+        }
+        if wanted.contains(.categoryChange) {
+            sources.append(branch(.categoryChange, Self.categoryChange, "FROM category_changes cc WHERE cc.client_id = \(client)",
+                                  column: "cc.changed_at", id: "cc.id", isDate: false, numberID: true))
+        }
+        return sources
+    }
+
+    /// One source: its rows after the cursor, newest first, one page at most. `from` ends
+    /// with a WHERE clause naming the client, so its index is read from the cursor backwards.
+    func branch(
+        _ type: TimelineItem.Kind, _ select: PostgresQuery, _ from: PostgresQuery,
+        column: String, id: String, isDate: Bool, numberID: Bool = false
+    ) -> PostgresQuery {
+        let at = isDate ? "(\(column)::timestamp AT TIME ZONE 'UTC')" : column
+        return """
+            (SELECT \(type.rank) AS rank, \(type.rawValue) AS type, \(unescaped: at) AS at,
+                    \(unescaped: numberID ? "NULL::uuid" : id) AS uid, \(unescaped: numberID ? id : "NULL::bigint") AS bid,
+                    \(fragment: select)
+             \(fragment: from) AND \(fragment: bound(type, column: column, id: id, isDate: isDate, numberID: numberID))
+             ORDER BY \(unescaped: column) DESC, \(unescaped: id) DESC LIMIT \(query.limit + 1))
+            """
+    }
+
+    /// The rows of this source that come after the cursor in (at, rank, id) descending order,
+    /// written on the source's own indexed columns. A date's instant is its midnight UTC.
+    func bound(_ type: TimelineItem.Kind, column: String, id: String, isDate: Bool, numberID: Bool) -> PostgresQuery {
+        guard let cursor = query.cursor else { return "TRUE" }
+        if type == cursor.type {
+            let cursorID: PostgresQuery = numberID ? "\(Int64(cursor.id) ?? 0)" : "\(UUID(uuidString: cursor.id) ?? UUID())"
+            if isDate {
+                // An instant past midnight has no item of this date at it: the whole day is before.
+                return cursor.isMidnight
+                    ? "(\(unescaped: column), \(unescaped: id)) < (\(cursor.day), \(fragment: cursorID))"
+                    : "\(unescaped: column) <= \(cursor.day)"
+            }
+            return "(\(unescaped: column), \(unescaped: id)) < (\(cursor.timestampText)::timestamptz, \(fragment: cursorID))"
+        }
+        // At the cursor's instant, a type of lower rank comes after it; a higher one came before.
+        let includesInstant = type.rank < cursor.type.rank
+        if isDate {
+            return includesInstant ? "\(unescaped: column) <= \(cursor.day)" : "\(unescaped: column) < \(cursor.dayRoundedUp)"
+        }
+        return includesInstant
+            ? "\(unescaped: column) <= \(cursor.timestampText)::timestamptz"
+            : "\(unescaped: column) < \(cursor.timestampText)::timestamptz"
+    }
+
+    // MARK: Purchases: as buyer, as payer, as consumer
+
+    /// Three indexes (buyer, payer, consumer), merged without repeating a purchase in which
+    /// the client has two parts; an agent also needs to see the buyer, whose purchase it is.
+    var purchases: PostgresQuery {
+        let buyer = branch(.purchase, purchase, "FROM purchases p WHERE p.buyer_id = \(client)",
+                           column: "p.purchased_on", id: "p.id", isDate: true)
+        let payer = branch(.purchase, purchase, """
+            FROM purchases p WHERE p.payer_id = \(client)
+              AND \(fragment: actor.sees(clientIn: "p.buyer_id"))
+            """, column: "p.purchased_on", id: "p.id", isDate: true)
+        let consumer = branch(.purchase, purchase, """
+            FROM purchase_consumers pc JOIN purchases p ON p.id = pc.purchase_id
+            WHERE pc.client_id = \(client) AND \(fragment: actor.sees(clientIn: "p.buyer_id"))
+            """, column: "pc.purchased_on", id: "pc.purchase_id", isDate: true)
+        return """
+            (SELECT * FROM (\(fragment: buyer) UNION \(fragment: payer) UNION \(fragment: consumer)) AS u
+             ORDER BY u.at DESC, u.uid DESC LIMIT \(query.limit + 1))
+            """
+    }
+
+    var purchase: PostgresQuery {
+        let role: PostgresQuery = """
+            CASE WHEN p.buyer_id = \(client) THEN 'buyer' WHEN p.payer_id = \(client) THEN 'payer' ELSE 'consumer' END
+            """
+        return """
+            format('Purchase of %s € as %s', p.amount, \(fragment: role)) || coalesce(' (' || p.channel || ')', '') AS summary,
+            jsonb_build_object('role', \(fragment: role), 'buyer_id', p.buyer_id, 'payer_id', coalesce(p.payer_id, p.buyer_id),
+                               'purchased_on', p.purchased_on, 'amount', p.amount::text, 'margin', p.margin::text,
+                               'channel', p.channel, 'purchase_type', p.purchase_type) AS data
+            """
+    }
+
+    // MARK: Payments, complaints, interactions, category changes
+
+    static let paymentDueSummary = "'Payment of ' || m.amount || ' € due' || CASE WHEN m.paid_on IS NULL THEN ' (unpaid)' ELSE '' END"
+    static let paymentPaidSummary = """
+        'Payment of ' || m.amount || ' € paid' || coalesce(' by ' || m.means, '')
+            || CASE WHEN m.incident = 'late' THEN ', ' || (m.paid_on - m.due_on) || ' days late' ELSE '' END
+        """
+    static let paymentIncidentSummary = """
+        'Payment of ' || m.amount || ' € ' || CASE m.incident WHEN 'rejected' THEN 'rejected' ELSE 'in litigation' END
+        """
+
+    func payment(summary: String) -> PostgresQuery {
+        """
+        \(unescaped: summary) AS summary,
+        jsonb_build_object('amount', m.amount::text, 'due_on', m.due_on, 'paid_on', m.paid_on, 'means', m.means,
+                           'incident', m.incident, 'incident_on', m.incident_on, 'incident_note', m.incident_note,
+                           'purchase_id', m.purchase_id) AS data
+        """
+    }
+
+    func complaint(summary: String) -> PostgresQuery {
+        """
+        \(unescaped: summary) AS summary,
+        jsonb_build_object('category', k.category, 'status', k.status, 'opened_on', k.opened_on, 'resolved_on', k.resolved_on,
+                           'purchase_id', k.purchase_id, 'handling_minutes', k.handling_minutes,
+                           'description', k.description) AS data
+        """
+    }
+
+    static let interaction: PostgresQuery = """
+        i.channel || coalesce(' ' || i.direction, '') || ': ' || i.subject AS summary,
+        jsonb_build_object('occurred_at', to_char(i.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                           'channel', i.channel, 'direction', i.direction, 'subject', i.subject, 'outcome', i.outcome,
+                           'next_step', i.next_step, 'next_step_on', i.next_step_on, 'author', i.author) AS data
+        """
+
+    static let categoryChange: PostgresQuery = """
+        'Category ' || coalesce(cc.from_category || ' → ', '') || cc.to_category AS summary,
+        jsonb_build_object('from_category', cc.from_category, 'to_category', cc.to_category, 'reason', cc.reason,
+                           'author', cc.author) AS data
+        """
+
+    // MARK: Relationships, from either side
+
+    /// Each side names the other client, who must be one the actor sees.
+    var relationships: [PostgresQuery] {
+        let name = "coalesce(o.organisation_name, nullif(concat_ws(' ', o.first_name, o.last_name), ''), 'a client')"
+        let visible = actor.access.condition(column: "o.assigned_user_id")
+        let outgoing: PostgresQuery = """
+            CASE r.type WHEN 'buys_for' THEN 'Buys for ' WHEN 'prescribes_to' THEN 'Prescribes to '
+                        WHEN 'referred' THEN 'Referred ' WHEN 'member_of' THEN 'Member of ' ELSE 'Influences ' END
+                || \(unescaped: name) || coalesce(' (' || r.buying_role || ')', '') AS summary,
+            \(fragment: relationshipData(name: name))
+            """
+        let incoming: PostgresQuery = """
+            \(unescaped: name) || CASE r.type WHEN 'buys_for' THEN ' buys for this client'
+                WHEN 'prescribes_to' THEN ' prescribes to this client' WHEN 'referred' THEN ' referred this client'
+                WHEN 'member_of' THEN ' is a member' || coalesce(' (' || r.buying_role || ')', '')
+                ELSE ' influences this client' END AS summary,
+            \(fragment: relationshipData(name: name))
+            """
+        return [
+            branch(.relationship, outgoing, """
+                FROM relationships r JOIN clients o ON o.id = r.to_client_id
+                WHERE r.from_client_id = \(client) AND \(fragment: visible)
+                """, column: "r.created_at", id: "r.id", isDate: false),
+            branch(.relationship, incoming, """
+                FROM relationships r JOIN clients o ON o.id = r.from_client_id
+                WHERE r.to_client_id = \(client) AND \(fragment: visible)
+                """, column: "r.created_at", id: "r.id", isDate: false),
+        ]
+    }
+
+    func relationshipData(name: String) -> PostgresQuery {
+        """
+        jsonb_build_object('type', r.type, 'from_client_id', r.from_client_id, 'to_client_id', r.to_client_id,
+                           'other_client_id', o.id, 'other_client_name', \(unescaped: name), 'function', r.function,
+                           'buying_role', r.buying_role, 'since', r.since, 'until', r.until, 'note', r.note) AS data
+        """
+    }
+}
