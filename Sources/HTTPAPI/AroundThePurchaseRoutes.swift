@@ -9,7 +9,7 @@ enum AroundThePurchaseRoutes {
         RecordRoutes(
             repository: RelationshipRepository(database: database), path: "relationships", filterNames: ["type"],
             makeFilter: { records, parameters in
-                RelationshipRepository.Filter(records: records, type: try ListParameters.enumeration(parameters, "type"))
+                RelationshipRepository.Filter(records: records, type: try QueryParameters.enumeration(parameters, "type"))
             },
             json: RecordJSON.relationship, id: \.id
         ).register(on: v1.group("relationships"))
@@ -25,7 +25,7 @@ enum AroundThePurchaseRoutes {
         RecordRoutes(
             repository: InteractionRepository(database: database), path: "interactions", filterNames: ["channel"],
             makeFilter: { records, parameters in
-                InteractionRepository.Filter(records: records, channel: try ListParameters.enumeration(parameters, "channel"))
+                InteractionRepository.Filter(records: records, channel: try QueryParameters.enumeration(parameters, "channel"))
             },
             json: RecordJSON.interaction, id: \.id
         ).register(on: v1.group("interactions"))
@@ -33,7 +33,7 @@ enum AroundThePurchaseRoutes {
         RecordRoutes(
             repository: ComplaintRepository(database: database), path: "complaints", filterNames: ["status"],
             makeFilter: { records, parameters in
-                ComplaintRepository.Filter(records: records, status: try ListParameters.enumeration(parameters, "status"))
+                ComplaintRepository.Filter(records: records, status: try QueryParameters.enumeration(parameters, "status"))
             },
             json: RecordJSON.complaint, id: \.id
         ).register(on: v1.group("complaints"))
@@ -41,8 +41,8 @@ enum AroundThePurchaseRoutes {
         RecordRoutes(
             repository: PaymentRepository(database: database), path: "payments", filterNames: ["incident", "paid"],
             makeFilter: { records, parameters in
-                PaymentRepository.Filter(records: records, incident: try ListParameters.enumeration(parameters, "incident"),
-                                         paid: try ListParameters.bool(parameters, "paid"))
+                PaymentRepository.Filter(records: records, incident: try QueryParameters.enumeration(parameters, "incident"),
+                                         paid: try QueryParameters.bool(parameters, "paid"))
             },
             json: RecordJSON.payment, id: \.id
         ).register(on: v1.group("payments"))

@@ -17,9 +17,7 @@ struct AuditRoutes {
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.requireActor()
         let query = request.uri.queryParameters
-        for (name, _) in query where !Self.parameters.contains(String(name)) {
-            throw Problem.badRequest("unknown query parameter '\(name)'; use entity, entity_id, limit or cursor", field: String(name))
-        }
+        try QueryParameters.refuseUnknown(query, allowed: Self.parameters)
         var limit = 50
         if let text = query.get("limit") {
             guard let value = Int(text), (1...200).contains(value) else {

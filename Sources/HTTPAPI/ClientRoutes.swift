@@ -22,13 +22,13 @@ struct ClientRoutes {
     }
 
     @Sendable func duplicates(request: Request, context: AppRequestContext) async throws -> Response {
-        try Self.refuseParameters(request.uri.queryParameters, allowed: [])
+        try QueryParameters.refuseUnknown(request.uri.queryParameters, allowed: [])
         let candidates = try await repository.duplicates(of: try Self.id(context), as: try context.requireActor())
         return JSONBody.response(bytes: ClientJSON.duplicates(candidates))
     }
 
     @Sendable func merge(request: Request, context: AppRequestContext) async throws -> Response {
-        try Self.refuseParameters(request.uri.queryParameters, allowed: [])
+        try QueryParameters.refuseUnknown(request.uri.queryParameters, allowed: [])
         let id = try Self.id(context)
         let body = try await JSONBody.decode(ClientMergeRequest.self, from: request, context: context)
         let outcome = try await repository.merge(
@@ -45,8 +45,8 @@ struct ClientRoutes {
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.requireActor()
         let parameters = request.uri.queryParameters
-        try Self.refuseParameters(parameters, allowed: ["allow_duplicate"])
-        let allowDuplicate = try Self.flag(parameters, "allow_duplicate") ?? false
+        try QueryParameters.refuseUnknown(parameters, allowed: ["allow_duplicate"])
+        let allowDuplicate = try QueryParameters.bool(parameters, "allow_duplicate") ?? false
         let key = try IdempotentRequests.key(of: request)
         let body = try await JSONBody.collect(request, context: context)
         let changes = try JSONBody.decode(ClientChanges.self, from: body)
@@ -137,37 +137,8 @@ struct ClientRoutes {
         "last_purchase_from", "last_purchase_to", "due_for_follow_up",
     ]
 
-    static func refuseParameters(_ parameters: FlatDictionary<Substring, Substring>, allowed: Set<String>) throws {
-        for (name, _) in parameters where !allowed.contains(String(name)) {
-            let known = allowed.isEmpty ? "this route takes none" : "use " + allowed.sorted().joined(separator: ", ")
-            throw Problem.badRequest("unknown query parameter '\(name.prefix(50))'; \(known)", field: String(name.prefix(50)))
-        }
-    }
-
-    static func flag(_ parameters: FlatDictionary<Substring, Substring>, _ name: String) throws -> Bool? {
-        guard let text = parameters.get(name) else { return nil }
-        guard let value = Bool(String(text)) else { throw Problem.badRequest("\(name) must be true or false", field: name) }
-        return value
-    }
-
-    static func date(_ parameters: FlatDictionary<Substring, Substring>, _ name: String) throws -> PostgresDate? {
-        guard let text = parameters.get(name) else { return nil }
-        guard let value = PostgresDate(String(text)) else { throw Problem.badRequest("\(name) must be a date as YYYY-MM-DD", field: name) }
-        return value
-    }
-
-    static func enumeration<E: RawRepresentable<String> & CaseIterable>(
-        _ parameters: FlatDictionary<Substring, Substring>, _ name: String, as type: E.Type
-    ) throws -> E? {
-        guard let text = parameters.get(name) else { return nil }
-        guard let value = E(rawValue: String(text)) else {
-            throw Problem.badRequest("\(name) must be one of: \(E.allCases.map(\.rawValue).joined(separator: ", "))", field: name)
-        }
-        return value
-    }
-
     static func listQuery(_ parameters: FlatDictionary<Substring, Substring>) throws -> ClientListQuery {
-        try refuseParameters(parameters, allowed: listParameters)
+        try QueryParameters.refuseUnknown(parameters, allowed: listParameters)
         var query = ClientListQuery()
         if let limit = parameters.get("limit") {
             guard let value = Int(limit), (1...ClientListQuery.maximumLimit).contains(value) else {
@@ -175,8 +146,8 @@ struct ClientRoutes {
             }
             query.limit = value
         }
-        query.kind = try enumeration(parameters, "kind", as: Client.Kind.self)
-        query.category = try enumeration(parameters, "category", as: Client.Category.self)
+        query.kind = try QueryParameters.enumeration(parameters, "kind", Client.Kind.self)
+        query.category = try QueryParameters.enumeration(parameters, "category", Client.Category.self)
         query.tags = parameters[values: "tag"].flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
         if query.tags.count > 20 || query.tags.contains(where: { $0.count > 50 }) {
@@ -198,13 +169,13 @@ struct ClientRoutes {
             }
             query.assignedUserID = id
         }
-        query.consentSurveys = try flag(parameters, "consent_surveys")
-        query.consentMarketing = try flag(parameters, "consent_marketing")
-        query.firstPurchaseFrom = try date(parameters, "first_purchase_from")
-        query.firstPurchaseTo = try date(parameters, "first_purchase_to")
-        query.lastPurchaseFrom = try date(parameters, "last_purchase_from")
-        query.lastPurchaseTo = try date(parameters, "last_purchase_to")
-        query.dueForFollowUp = try flag(parameters, "due_for_follow_up") ?? false
+        query.consentSurveys = try QueryParameters.bool(parameters, "consent_surveys")
+        query.consentMarketing = try QueryParameters.bool(parameters, "consent_marketing")
+        query.firstPurchaseFrom = try QueryParameters.date(parameters, "first_purchase_from")
+        query.firstPurchaseTo = try QueryParameters.date(parameters, "first_purchase_to")
+        query.lastPurchaseFrom = try QueryParameters.date(parameters, "last_purchase_from")
+        query.lastPurchaseTo = try QueryParameters.date(parameters, "last_purchase_to")
+        query.dueForFollowUp = try QueryParameters.bool(parameters, "due_for_follow_up") ?? false
         if let search = parameters.get("q") {
             let text = search.trimmingCharacters(in: .whitespacesAndNewlines)
             guard text.count <= 200, ClientListQuery.isSearchable(text) else {
@@ -213,7 +184,7 @@ struct ClientRoutes {
             query.search = text
             query.sort = .relevance
         }
-        if let sort = try enumeration(parameters, "sort", as: ClientListQuery.Sort.self) {
+        if let sort = try QueryParameters.enumeration(parameters, "sort", ClientListQuery.Sort.self) {
             guard sort != .relevance || query.search != nil else {
                 throw Problem.badRequest("sort=relevance needs q, the text searched", field: "sort")
             }

@@ -16,7 +16,7 @@ struct CustomFieldRoutes {
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> Response {
-        try ClientRoutes.refuseParameters(request.uri.queryParameters, allowed: [])
+        try QueryParameters.refuseUnknown(request.uri.queryParameters, allowed: [])
         let fields = try await repository.list(as: try context.requireActor())
         return JSONBody.response(bytes: ClientJSON.customFields(fields))
     }

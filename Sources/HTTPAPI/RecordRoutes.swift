@@ -81,10 +81,7 @@ enum ListParameters {
     static let common = ["limit", "cursor", "client_id", "from", "to"]
 
     static func records(_ parameters: FlatDictionary<Substring, Substring>, extra: [String]) throws -> RecordFilter {
-        let known = common + extra
-        for (name, _) in parameters where !known.contains(String(name)) {
-            throw Problem.badRequest("unknown query parameter '\(name)'; use \(known.joined(separator: ", "))", field: String(name))
-        }
+        try QueryParameters.refuseUnknown(parameters, allowed: Set(common + extra))
         var filter = RecordFilter()
         if let limit = parameters.get("limit") {
             guard let value = Int(limit), (1...RecordFilter.maximumLimit).contains(value) else {
@@ -98,41 +95,9 @@ enum ListParameters {
             }
             filter.after = after
         }
-        filter.clientID = try id(parameters, "client_id")
-        filter.from = try date(parameters, "from")
-        filter.to = try date(parameters, "to")
+        filter.clientID = try QueryParameters.id(parameters, "client_id")
+        filter.from = try QueryParameters.date(parameters, "from")
+        filter.to = try QueryParameters.date(parameters, "to")
         return filter
-    }
-
-    static func id(_ parameters: FlatDictionary<Substring, Substring>, _ name: String) throws -> UUID? {
-        guard let text = parameters.get(name) else { return nil }
-        guard let id = UUID(uuidString: text) else {
-            throw Problem.badRequest("\(name) must be a record id (a UUID)", field: name)
-        }
-        return id
-    }
-
-    static func date(_ parameters: FlatDictionary<Substring, Substring>, _ name: String) throws -> PostgresDate? {
-        guard let text = parameters.get(name) else { return nil }
-        guard let date = PostgresDate(text) else {
-            throw Problem.badRequest("\(name) must be a date as YYYY-MM-DD", field: name)
-        }
-        return date
-    }
-
-    static func enumeration<E: RawRepresentable<String> & CaseIterable>(
-        _ parameters: FlatDictionary<Substring, Substring>, _ name: String, _ type: E.Type = E.self
-    ) throws -> E? {
-        guard let text = parameters.get(name) else { return nil }
-        guard let value = E(rawValue: text) else {
-            throw Problem.badRequest("\(name) must be one of: \(E.allCases.map(\.rawValue).joined(separator: ", "))", field: name)
-        }
-        return value
-    }
-
-    static func bool(_ parameters: FlatDictionary<Substring, Substring>, _ name: String) throws -> Bool? {
-        guard let text = parameters.get(name) else { return nil }
-        guard let value = Bool(text) else { throw Problem.badRequest("\(name) must be true or false", field: name) }
-        return value
     }
 }
