@@ -301,6 +301,7 @@ private struct Body {
     }
 }
 
+/// A JSON key of any name, so a body's unknown fields can be named in the error.
 struct AnyKey: CodingKey {
     var stringValue: String
     var intValue: Int? { nil }

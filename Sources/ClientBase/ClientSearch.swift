@@ -66,16 +66,12 @@ public struct ClientCursor: Sendable, Hashable {
 
     public func encoded() -> String {
         let text = [sort.rawValue, key ?? "", id.uuidString.lowercased()].joined(separator: "\n")
-        return Data(text.utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return CursorText.encode(text)
     }
 
     public static func decode(_ cursor: String) -> ClientCursor? {
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard cursor.count <= 1024, let data = Data(base64Encoded: base64) else { return nil }
-        let parts = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard let text = CursorText.decode(cursor, maximumLength: 1024) else { return nil }
+        let parts = text.split(separator: "\n", omittingEmptySubsequences: false)
         guard parts.count == 3, let sort = ClientListQuery.Sort(rawValue: String(parts[0])),
               let id = UUID(uuidString: String(parts[2]))
         else { return nil }

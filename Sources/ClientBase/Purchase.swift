@@ -191,7 +191,7 @@ public struct PurchaseChanges: Sendable, Hashable, Decodable {
 
     /// Each line strictly, naming the line at fault: `lines[1]: field 'unit_price' ...`.
     private static func decodeLines(_ body: BodyReader) throws -> FieldChange<[Purchase.Line]> {
-        let key = BodyKey("lines")
+        let key = AnyKey("lines")
         guard body.container.contains(key) else { return .unchanged }
         if try body.container.decodeNil(forKey: key) { return .cleared }
         guard var list = try? body.container.nestedUnkeyedContainer(forKey: key) else {
@@ -221,11 +221,11 @@ public struct PurchaseChanges: Sendable, Hashable, Decodable {
                 throw ClientBaseError(.invalid, "field 'description' is required", field: "description")
             }
             var quantity = Decimal(1)
-            if body.container.contains(BodyKey("quantity")) {
-                guard !(try body.container.decodeNil(forKey: BodyKey("quantity"))) else {
+            if body.container.contains(AnyKey("quantity")) {
+                guard !(try body.container.decodeNil(forKey: AnyKey("quantity"))) else {
                     throw ClientBaseError(.invalid, "field 'quantity' cannot be null", field: "quantity")
                 }
-                quantity = try Money.decode(body.container, key: BodyKey("quantity"), field: "quantity", decimals: 3)
+                quantity = try Money.decode(body.container, key: AnyKey("quantity"), field: "quantity", decimals: 3)
             }
             guard quantity > 0 else {
                 throw ClientBaseError(.invalid, "field 'quantity' must be more than 0", field: "quantity")

@@ -6,24 +6,15 @@ import Tenancy
 // payments) share: strict body decoding, money, the check that a referenced client is one the
 // actor may see, pages and filters.
 
-/// A JSON key of any name, so a body's unknown fields can be named in the error.
-struct BodyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(_ string: String) { stringValue = string }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
-
 /// Reads a create or update body strictly: unknown and read-only fields are refused, and each
 /// field is left out (`.unchanged`), null (`.cleared`) or a value of the right type, else a 422
 /// naming it.
 struct BodyReader {
-    let container: KeyedDecodingContainer<BodyKey>
+    let container: KeyedDecodingContainer<AnyKey>
 
     init(_ decoder: any Decoder, writable: [String], readOnly: [String]) throws {
         do {
-            container = try decoder.container(keyedBy: BodyKey.self)
+            container = try decoder.container(keyedBy: AnyKey.self)
         } catch {
             throw ClientBaseError(.invalid, "the body must be a JSON object")
         }
@@ -34,13 +25,13 @@ struct BodyReader {
         }
     }
 
-    private func presence(_ name: String) throws -> BodyKey? {
-        let key = BodyKey(name)
+    private func presence(_ name: String) throws -> AnyKey? {
+        let key = AnyKey(name)
         guard container.contains(key) else { return nil }
         return try container.decodeNil(forKey: key) ? nil : key
     }
 
-    private func isPresent(_ name: String) -> Bool { container.contains(BodyKey(name)) }
+    private func isPresent(_ name: String) -> Bool { container.contains(AnyKey(name)) }
 
     /// Text, trimmed; an empty string clears the field like null.
     func text(_ name: String, maximumLength: Int = 200) throws -> FieldChange<String> {
@@ -211,7 +202,7 @@ public enum Money {
 
     /// A decimal from a JSON string or number with at most `decimals` decimals.
     static func decode(
-        _ container: KeyedDecodingContainer<BodyKey>, key: BodyKey, field: String, decimals: Int
+        _ container: KeyedDecodingContainer<AnyKey>, key: AnyKey, field: String, decimals: Int
     ) throws -> Decimal {
         let text: String
         if let string = try? container.decode(String.self, forKey: key) {
@@ -429,15 +420,10 @@ extension Money {
 /// UUIDv7, so id order is creation order and pages stay stable while records are added).
 public enum IDCursor {
     public static func encode(_ id: UUID) -> String {
-        Data(id.uuidString.lowercased().utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        CursorText.encode(id.uuidString.lowercased())
     }
 
     public static func decode(_ cursor: String) -> UUID? {
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard cursor.count <= 64, let data = Data(base64Encoded: base64) else { return nil }
-        return UUID(uuidString: String(decoding: data, as: UTF8.self))
+        CursorText.decode(cursor, maximumLength: 64).flatMap(UUID.init(uuidString:))
     }
 }

@@ -64,17 +64,12 @@ struct TimelineCursor: Hashable {
     }
 
     var encoded: String {
-        Data("\(microseconds)|\(type.rawValue)|\(id)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        CursorText.encode("\(microseconds)|\(type.rawValue)|\(id)")
     }
 
     init?(encoded cursor: String) {
-        guard cursor.count <= 200 else { return nil }
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64) else { return nil }
-        let parts = String(decoding: data, as: UTF8.self).split(separator: "|", omittingEmptySubsequences: false)
+        guard let text = CursorText.decode(cursor, maximumLength: 200) else { return nil }
+        let parts = text.split(separator: "|", omittingEmptySubsequences: false)
         guard parts.count == 3, let microseconds = Int64(parts[0]), let type = TimelineItem.Kind(rawValue: String(parts[1]))
         else { return nil }
         let id = String(parts[2])
