@@ -45,6 +45,7 @@ struct ProblemMiddleware: RouterMiddleware {
     }
 
     static func problem(for error: any Error, logger: Logger) -> Problem {
+        if let error = error as? TenancyError, let problem = problem(for: error) { return problem }
         switch error {
         case let problem as Problem:
             return problem
@@ -61,8 +62,6 @@ struct ProblemMiddleware: RouterMiddleware {
             case .forbidden:
                 return Problem(status: .forbidden, slug: "forbidden", title: "Not allowed for your role", detail: error.message)
             }
-        case let error as TenancyError where problem(for: error) != nil:
-            return problem(for: error)!
         case let error as DecodingError:
             return Problem.badRequest("the body is not valid JSON: \(Self.describe(error))")
         case let error as HTTPError:

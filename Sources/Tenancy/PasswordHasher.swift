@@ -1,5 +1,6 @@
 import HummingbirdBcrypt
 import NIOPosix
+import Synchronization
 
 /// bcrypt on threads of its own: a hash takes a few hundred milliseconds at cost 12 and must
 /// never run on an event loop or the cooperative pool. The pool also bounds how many hashes run
@@ -11,15 +12,15 @@ public final class PasswordHasher: Sendable {
 
     let cost: UInt8
     private let threads: NIOThreadPool
-    /// Verified when the email is unknown, so both failures take the same time.
-    private let decoy: String
+    /// Verified when the email is unknown, so both failures take the same time. Made on first
+    /// need, on the hashing threads: making it costs a whole bcrypt, which start-up need not pay.
+    private let decoy = Mutex<String?>(nil)
 
     /// `cost` is bcrypt's log2 rounds: 12 in production; tests may use 4, the minimum.
     public init(cost: UInt8 = 12, threads: Int = 2) {
         self.cost = cost
         self.threads = NIOThreadPool(numberOfThreads: threads)
         self.threads.start()
-        self.decoy = Bcrypt.hash("decoy-password-never-matches", cost: cost)
     }
 
     public func shutdown() async {
@@ -43,8 +44,17 @@ public final class PasswordHasher: Sendable {
 
     /// Checks a password against a stored hash, or against the decoy when there is none.
     public func verify(_ password: String, hash: String?) async throws -> Bool {
-        let stored = hash ?? decoy
-        let matches = try await threads.runIfActive { Bcrypt.verify(password, hash: stored) }
+        let matches = try await threads.runIfActive { Bcrypt.verify(password, hash: hash ?? self.decoyHash()) }
         return matches && hash != nil
+    }
+
+    /// Runs on the hashing threads only.
+    private func decoyHash() -> String {
+        decoy.withLock { made in
+            if let made { return made }
+            let fresh = Bcrypt.hash("decoy-password-never-matches", cost: cost)
+            made = fresh
+            return fresh
+        }
     }
 }

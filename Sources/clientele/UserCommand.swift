@@ -24,7 +24,7 @@ struct UserCommand: AsyncParsableCommand {
             try await withDatabase { runtime, client in
                 let tenant = try await TenantDirectory(client: client, migrations: runtime.migrations, logger: runtime.logger)
                     .find(slug: tenant)
-                let hasher = PasswordHasher()
+                let hasher = PasswordHasher(threads: 1)
                 defer { Task { await hasher.shutdown() } }
                 let invitation = try await UserStore(client: client, hasher: hasher).invite(
                     in: TenantScope(tenant), email: email, name: name, role: accessRole, by: .owner, label: "cli")
@@ -42,7 +42,7 @@ struct UserCommand: AsyncParsableCommand {
             try await withDatabase { runtime, client in
                 let tenant = try await TenantDirectory(client: client, migrations: runtime.migrations, logger: runtime.logger)
                     .find(slug: tenant)
-                let hasher = PasswordHasher(cost: 4, threads: 1)
+                let hasher = PasswordHasher(threads: 1)
                 defer { Task { await hasher.shutdown() } }
                 print(pad("ID", 38) + pad("ROLE", 9) + pad("STATUS", 10) + "EMAIL")
                 for user in try await UserStore(client: client, hasher: hasher).list(tenantID: tenant.id) {
