@@ -247,12 +247,13 @@ public enum Timestamps {
         return plain.date(from: text)
     }
 
-    /// Today's date in UTC, the default of a record's date.
+    /// Today's date in UTC: the default of a record's date, and what "due" is measured against.
+    /// gmtime rather than a Calendar: every client response asks.
     public static func today(_ now: Date = Date()) -> PostgresDate {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: now)
-        return PostgresDate(year: parts.year!, month: parts.month!, day: parts.day!)
+        var seconds = time_t(now.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return PostgresDate(year: Int(parts.tm_year) + 1900, month: Int(parts.tm_mon) + 1, day: Int(parts.tm_mday))
     }
 }
 

@@ -102,7 +102,7 @@ extension JSONWriter {
 struct JSONWriter {
     var bytes: [UInt8] = []
     /// Read once per response, not once per client of a page.
-    let today = JSONWriter.today()
+    let today = Timestamps.today()
 
     init() {
         bytes.reserveCapacity(512)
@@ -233,13 +233,6 @@ struct JSONWriter {
     }
 
     /// Today's date in UTC (the follow-up dates are calendar dates).
-    static func today() -> PostgresDate {
-        var seconds = time_t(Date().timeIntervalSince1970)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return PostgresDate(year: Int(parts.tm_year) + 1900, month: Int(parts.tm_mon) + 1, day: Int(parts.tm_mday))
-    }
-
     mutating func raw(_ text: StaticString) {
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
