@@ -60,6 +60,7 @@ public struct APIServer: Sendable {
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ProblemMiddleware())
         HealthRoutes(database: database, metrics: metrics).register(on: router)
+        OpenAPIRoutes().register(on: router)
         let auth = AuthRoutes(users: users, authenticator: authenticator)
         auth.registerPublic(on: router.group("v1/auth"))
         let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))

@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Postgres
 import Tenancy
 import TestSupport
+import Testing
 
 /// A server on a fresh database with two tenants, A and B, each with an owner key.
 struct APIHarness {
@@ -59,7 +60,14 @@ extension TestClientProtocol {
         var headers = extra
         if let key { headers[.authorization] = "Bearer \(key)" }
         if json != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
-        return try await execute(uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+        let response = try await execute(uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+        // Every response a test sees must match the OpenAPI document.
+        for problem in OpenAPIConformance.shared.problems(
+            method: method.rawValue, uri: path, requestBody: json, status: Int(response.status.code),
+            contentType: response.headers[.contentType], body: Array(response.body.readableBytesView)) {
+            Issue.record("openapi.json: \(problem)")
+        }
+        return response
     }
 }
 
