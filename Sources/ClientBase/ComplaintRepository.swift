@@ -21,26 +21,25 @@ public struct ComplaintRepository: RecordRepository {
         }
     }
 
-    public func create(_ changes: ComplaintChanges, as actor: Actor) async throws -> Complaint {
+    /// Creates inside the caller's transaction: an idempotent request stores its answer in it.
+    public func create(_ changes: ComplaintChanges, as actor: Actor, in session: PostgresSession) async throws -> Complaint {
         try actor.require(.writeClients)
         let complaint = try changes.newComplaint(id: UUIDv7.make(), now: Date())
         return try await mappingRecordConstraints {
-            try await database.withTenantTransaction(actor.scope) { session in
-                try await RecordReferences.check(client: complaint.clientID, purchase: complaint.purchaseID, as: actor, in: session)
-                let rows = try await session.pipeline([
-                    """
-                    INSERT INTO complaints AS k (id, client_id, purchase_id, opened_on, category, status, resolved_on, description,
-                                                 handling_minutes)
-                    VALUES (\(complaint.id), \(complaint.clientID), \(complaint.purchaseID), \(complaint.openedOn),
-                            \(complaint.category), \(complaint.status), \(complaint.resolvedOn), \(complaint.description),
-                            \(complaint.handlingMinutes))
-                    RETURNING \(fragment: Complaint.columns)
-                    """,
-                    AuditLog.entry(by: actor, action: "create", entity: Self.entity, id: complaint.id.auditID,
-                                   before: nil, after: complaint.auditSnapshot),
-                ])
-                return try Complaint(row: rows[0][0])
-            }
+            try await RecordReferences.check(client: complaint.clientID, purchase: complaint.purchaseID, as: actor, in: session)
+            let rows = try await session.pipeline([
+                """
+                INSERT INTO complaints AS k (id, client_id, purchase_id, opened_on, category, status, resolved_on, description,
+                                             handling_minutes)
+                VALUES (\(complaint.id), \(complaint.clientID), \(complaint.purchaseID), \(complaint.openedOn),
+                        \(complaint.category), \(complaint.status), \(complaint.resolvedOn), \(complaint.description),
+                        \(complaint.handlingMinutes))
+                RETURNING \(fragment: Complaint.columns)
+                """,
+                AuditLog.entry(by: actor, action: "create", entity: Self.entity, id: complaint.id.auditID,
+                               before: nil, after: complaint.auditSnapshot),
+            ])
+            return try Complaint(row: rows[0][0])
         }
     }
 
@@ -71,7 +70,7 @@ public struct ComplaintRepository: RecordRepository {
         return RecordPage(try rows[0].map(Complaint.init(row:)), limit: query.limit, id: \.id)
     }
 
-    public func update(_ id: UUID, _ changes: ComplaintChanges, as actor: Actor) async throws -> Complaint {
+    public func update(_ id: UUID, _ changes: ComplaintChanges, as actor: Actor, expecting: RecordPrecondition<Record>) async throws -> Complaint {
         try actor.require(.writeClients)
         return try await mappingRecordConstraints {
             try await database.withTenantTransaction(actor.scope) { session in
@@ -81,6 +80,7 @@ public struct ComplaintRepository: RecordRepository {
                     """)
                 guard let row = current.first else { throw Self.notFound(id) }
                 let before = try Complaint(row: row)
+                try expecting(before)
                 var complaint = before
                 try changes.apply(to: &complaint)
                 if complaint.clientID != before.clientID || complaint.purchaseID != before.purchaseID {
@@ -103,7 +103,7 @@ public struct ComplaintRepository: RecordRepository {
         }
     }
 
-    public func delete(_ id: UUID, as actor: Actor) async throws {
+    public func delete(_ id: UUID, as actor: Actor, expecting: RecordPrecondition<Record>) async throws {
         try actor.require(.deleteClients)
         try await database.withTenantTransaction(actor.scope) { session in
             let rows = try await session.query("""
@@ -111,6 +111,7 @@ public struct ComplaintRepository: RecordRepository {
                 RETURNING \(fragment: Complaint.columns)
                 """)
             guard let row = rows.first else { throw Self.notFound(id) }
+            try expecting(try Complaint(row: row))
             try await session.query(AuditLog.entry(
                 by: actor, action: "delete", entity: Self.entity, id: id.auditID,
                 before: try Complaint(row: row).auditSnapshot, after: nil))

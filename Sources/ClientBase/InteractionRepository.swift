@@ -21,26 +21,25 @@ public struct InteractionRepository: RecordRepository {
         }
     }
 
-    public func create(_ changes: InteractionChanges, as actor: Actor) async throws -> Interaction {
+    /// Creates inside the caller's transaction: an idempotent request stores its answer in it.
+    public func create(_ changes: InteractionChanges, as actor: Actor, in session: PostgresSession) async throws -> Interaction {
         try actor.require(.writeClients)
         let interaction = try changes.newInteraction(id: UUIDv7.make(), author: actor.label, now: Date())
         return try await mappingRecordConstraints {
-            try await database.withTenantTransaction(actor.scope) { session in
-                try await RecordReferences.check(client: interaction.clientID, purchase: nil, as: actor, in: session)
-                let rows = try await session.pipeline([
-                    """
-                    INSERT INTO interactions AS i (id, client_id, occurred_at, channel, direction, subject, outcome, next_step,
-                                                   next_step_on, author)
-                    VALUES (\(interaction.id), \(interaction.clientID), \(interaction.occurredAt), \(interaction.channel),
-                            \(interaction.direction), \(interaction.subject), \(interaction.outcome), \(interaction.nextStep),
-                            \(interaction.nextStepOn), \(interaction.author))
-                    RETURNING \(fragment: Interaction.columns)
-                    """,
-                    AuditLog.entry(by: actor, action: "create", entity: Self.entity, id: interaction.id.auditID,
-                                   before: nil, after: interaction.auditSnapshot),
-                ])
-                return try Interaction(row: rows[0][0])
-            }
+            try await RecordReferences.check(client: interaction.clientID, purchase: nil, as: actor, in: session)
+            let rows = try await session.pipeline([
+                """
+                INSERT INTO interactions AS i (id, client_id, occurred_at, channel, direction, subject, outcome, next_step,
+                                               next_step_on, author)
+                VALUES (\(interaction.id), \(interaction.clientID), \(interaction.occurredAt), \(interaction.channel),
+                        \(interaction.direction), \(interaction.subject), \(interaction.outcome), \(interaction.nextStep),
+                        \(interaction.nextStepOn), \(interaction.author))
+                RETURNING \(fragment: Interaction.columns)
+                """,
+                AuditLog.entry(by: actor, action: "create", entity: Self.entity, id: interaction.id.auditID,
+                               before: nil, after: interaction.auditSnapshot),
+            ])
+            return try Interaction(row: rows[0][0])
         }
     }
 
@@ -71,7 +70,7 @@ public struct InteractionRepository: RecordRepository {
         return RecordPage(try rows[0].map(Interaction.init(row:)), limit: query.limit, id: \.id)
     }
 
-    public func update(_ id: UUID, _ changes: InteractionChanges, as actor: Actor) async throws -> Interaction {
+    public func update(_ id: UUID, _ changes: InteractionChanges, as actor: Actor, expecting: RecordPrecondition<Record>) async throws -> Interaction {
         try actor.require(.writeClients)
         return try await mappingRecordConstraints {
             try await database.withTenantTransaction(actor.scope) { session in
@@ -81,6 +80,7 @@ public struct InteractionRepository: RecordRepository {
                     """)
                 guard let row = current.first else { throw Self.notFound(id) }
                 let before = try Interaction(row: row)
+                try expecting(before)
                 var interaction = before
                 try changes.apply(to: &interaction)
                 if interaction.clientID != before.clientID {
@@ -103,7 +103,7 @@ public struct InteractionRepository: RecordRepository {
         }
     }
 
-    public func delete(_ id: UUID, as actor: Actor) async throws {
+    public func delete(_ id: UUID, as actor: Actor, expecting: RecordPrecondition<Record>) async throws {
         try actor.require(.deleteClients)
         try await database.withTenantTransaction(actor.scope) { session in
             let rows = try await session.query("""
@@ -111,6 +111,7 @@ public struct InteractionRepository: RecordRepository {
                 RETURNING \(fragment: Interaction.columns)
                 """)
             guard let row = rows.first else { throw Self.notFound(id) }
+            try expecting(try Interaction(row: row))
             try await session.query(AuditLog.entry(
                 by: actor, action: "delete", entity: Self.entity, id: id.auditID,
                 before: try Interaction(row: row).auditSnapshot, after: nil))

@@ -24,25 +24,24 @@ public struct PaymentRepository: RecordRepository {
         }
     }
 
-    public func create(_ changes: PaymentChanges, as actor: Actor) async throws -> Payment {
+    /// Creates inside the caller's transaction: an idempotent request stores its answer in it.
+    public func create(_ changes: PaymentChanges, as actor: Actor, in session: PostgresSession) async throws -> Payment {
         try actor.require(.writeClients)
         let payment = try changes.newPayment(id: UUIDv7.make(), now: Date())
         return try await mappingRecordConstraints {
-            try await database.withTenantTransaction(actor.scope) { session in
-                try await RecordReferences.check(client: payment.clientID, purchase: payment.purchaseID, as: actor, in: session)
-                let rows = try await session.pipeline([
-                    """
-                    INSERT INTO payments AS m (id, client_id, purchase_id, amount, due_on, paid_on, means, incident, incident_on,
-                                               incident_note)
-                    VALUES (\(payment.id), \(payment.clientID), \(payment.purchaseID), \(payment.amount), \(payment.dueOn),
-                            \(payment.paidOn), \(payment.means), \(payment.incident), \(payment.incidentOn), \(payment.incidentNote))
-                    RETURNING \(fragment: Payment.columns)
-                    """,
-                    AuditLog.entry(by: actor, action: "create", entity: Self.entity, id: payment.id.auditID,
-                                   before: nil, after: payment.auditSnapshot),
-                ])
-                return try Payment(row: rows[0][0])
-            }
+            try await RecordReferences.check(client: payment.clientID, purchase: payment.purchaseID, as: actor, in: session)
+            let rows = try await session.pipeline([
+                """
+                INSERT INTO payments AS m (id, client_id, purchase_id, amount, due_on, paid_on, means, incident, incident_on,
+                                           incident_note)
+                VALUES (\(payment.id), \(payment.clientID), \(payment.purchaseID), \(payment.amount), \(payment.dueOn),
+                        \(payment.paidOn), \(payment.means), \(payment.incident), \(payment.incidentOn), \(payment.incidentNote))
+                RETURNING \(fragment: Payment.columns)
+                """,
+                AuditLog.entry(by: actor, action: "create", entity: Self.entity, id: payment.id.auditID,
+                               before: nil, after: payment.auditSnapshot),
+            ])
+            return try Payment(row: rows[0][0])
         }
     }
 
@@ -74,7 +73,7 @@ public struct PaymentRepository: RecordRepository {
         return RecordPage(try rows[0].map(Payment.init(row:)), limit: query.limit, id: \.id)
     }
 
-    public func update(_ id: UUID, _ changes: PaymentChanges, as actor: Actor) async throws -> Payment {
+    public func update(_ id: UUID, _ changes: PaymentChanges, as actor: Actor, expecting: RecordPrecondition<Record>) async throws -> Payment {
         try actor.require(.writeClients)
         return try await mappingRecordConstraints {
             try await database.withTenantTransaction(actor.scope) { session in
@@ -84,6 +83,7 @@ public struct PaymentRepository: RecordRepository {
                     """)
                 guard let row = current.first else { throw Self.notFound(id) }
                 let before = try Payment(row: row)
+                try expecting(before)
                 var payment = before
                 try changes.apply(to: &payment, today: Timestamps.today())
                 if payment.clientID != before.clientID || payment.purchaseID != before.purchaseID {
@@ -106,7 +106,7 @@ public struct PaymentRepository: RecordRepository {
         }
     }
 
-    public func delete(_ id: UUID, as actor: Actor) async throws {
+    public func delete(_ id: UUID, as actor: Actor, expecting: RecordPrecondition<Record>) async throws {
         try actor.require(.deleteClients)
         try await database.withTenantTransaction(actor.scope) { session in
             let rows = try await session.query("""
@@ -114,6 +114,7 @@ public struct PaymentRepository: RecordRepository {
                 RETURNING \(fragment: Payment.columns)
                 """)
             guard let row = rows.first else { throw Self.notFound(id) }
+            try expecting(try Payment(row: row))
             try await session.query(AuditLog.entry(
                 by: actor, action: "delete", entity: Self.entity, id: id.auditID,
                 before: try Payment(row: row).auditSnapshot, after: nil))

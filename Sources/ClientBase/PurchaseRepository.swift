@@ -23,29 +23,28 @@ public struct PurchaseRepository: RecordRepository {
         }
     }
 
-    public func create(_ changes: PurchaseChanges, as actor: Actor) async throws -> Purchase {
+    /// Creates inside the caller's transaction: an idempotent request stores its answer in it.
+    public func create(_ changes: PurchaseChanges, as actor: Actor, in session: PostgresSession) async throws -> Purchase {
         try actor.require(.writeClients)
         let purchase = try changes.newPurchase(id: UUIDv7.make(), now: Date())
         return try await mappingConstraints {
-            try await database.withTenantTransaction(actor.scope) { session in
-                try await Self.checkAndLock(purchase, formerBuyer: nil, as: actor, in: session)
-                var statements: [PostgresQuery] = [
-                    """
-                    INSERT INTO purchases (id, buyer_id, payer_id, purchased_on, channel, purchase_type, amount, margin, note, external_ref)
-                    VALUES (\(purchase.id), \(purchase.buyerID), \(purchase.storedPayerID), \(purchase.purchasedOn), \(purchase.channel),
-                            \(purchase.purchaseType), \(purchase.amount), \(purchase.margin), \(purchase.note), \(purchase.externalRef))
-                    """,
-                ]
-                statements += Self.insertLines(of: purchase) + [Self.insertConsumers(of: purchase)]
-                statements += [
-                    Self.recomputePurchaseDates(of: [purchase.buyerID]),
-                    AuditLog.entry(by: actor, action: "create", entity: Self.entity, id: purchase.id.auditID,
-                                   before: nil, after: purchase.auditSnapshot),
-                    "SELECT \(fragment: Purchase.columns) FROM purchases p WHERE p.id = \(purchase.id)",
-                ]
-                let rows = try await session.pipeline(statements)
-                return try Purchase(row: rows[rows.count - 1][0])
-            }
+            try await Self.checkAndLock(purchase, formerBuyer: nil, as: actor, in: session)
+            var statements: [PostgresQuery] = [
+                """
+                INSERT INTO purchases (id, buyer_id, payer_id, purchased_on, channel, purchase_type, amount, margin, note, external_ref)
+                VALUES (\(purchase.id), \(purchase.buyerID), \(purchase.storedPayerID), \(purchase.purchasedOn), \(purchase.channel),
+                        \(purchase.purchaseType), \(purchase.amount), \(purchase.margin), \(purchase.note), \(purchase.externalRef))
+                """,
+            ]
+            statements += Self.insertLines(of: purchase) + [Self.insertConsumers(of: purchase)]
+            statements += [
+                Self.recomputePurchaseDates(of: [purchase.buyerID]),
+                AuditLog.entry(by: actor, action: "create", entity: Self.entity, id: purchase.id.auditID,
+                               before: nil, after: purchase.auditSnapshot),
+                "SELECT \(fragment: Purchase.columns) FROM purchases p WHERE p.id = \(purchase.id)",
+            ]
+            let rows = try await session.pipeline(statements)
+            return try Purchase(row: rows[rows.count - 1][0])
         }
     }
 
@@ -77,7 +76,7 @@ public struct PurchaseRepository: RecordRepository {
         return RecordPage(try rows[0].map(Purchase.init(row:)), limit: query.limit, id: \.id)
     }
 
-    public func update(_ id: UUID, _ changes: PurchaseChanges, as actor: Actor) async throws -> Purchase {
+    public func update(_ id: UUID, _ changes: PurchaseChanges, as actor: Actor, expecting: RecordPrecondition<Record>) async throws -> Purchase {
         try actor.require(.writeClients)
         return try await mappingConstraints {
             try await database.withTenantTransaction(actor.scope) { session in
@@ -87,6 +86,7 @@ public struct PurchaseRepository: RecordRepository {
                     """)
                 guard let row = current.first else { throw Self.notFound(id) }
                 let before = try Purchase(row: row)
+                try expecting(before)
                 var purchase = before
                 try changes.apply(to: &purchase)
                 try await Self.checkAndLock(purchase, formerBuyer: before.buyerID, as: actor, in: session)
@@ -121,7 +121,7 @@ public struct PurchaseRepository: RecordRepository {
         }
     }
 
-    public func delete(_ id: UUID, as actor: Actor) async throws {
+    public func delete(_ id: UUID, as actor: Actor, expecting: RecordPrecondition<Record>) async throws {
         try actor.require(.deleteClients)
         try await database.withTenantTransaction(actor.scope) { session in
             let current = try await session.query("""
@@ -130,6 +130,7 @@ public struct PurchaseRepository: RecordRepository {
                 """)
             guard let row = current.first else { throw Self.notFound(id) }
             let before = try Purchase(row: row)
+            try expecting(before)
             _ = try await session.pipeline([
                 Self.lockBuyers([before.buyerID]),
                 "DELETE FROM purchases WHERE id = \(id)",

@@ -330,14 +330,34 @@ public protocol RecordRepository: Sendable {
     associatedtype Filter: Sendable
     /// The record's name in messages and the audit log: "purchase".
     static var entity: String { get }
-    func create(_ changes: Changes, as actor: Actor) async throws -> Record
+    var database: PostgresClient { get }
+    func create(_ changes: Changes, as actor: Actor, in session: PostgresSession) async throws -> Record
     func get(_ id: UUID, as actor: Actor) async throws -> Record
     func list(_ filter: Filter, as actor: Actor) async throws -> RecordPage<Record>
-    func update(_ id: UUID, _ changes: Changes, as actor: Actor) async throws -> Record
-    func delete(_ id: UUID, as actor: Actor) async throws
+    /// `expecting` sees the record as it is, under its row lock, before the change: an
+    /// `If-Match` check that throws leaves the record untouched.
+    func update(_ id: UUID, _ changes: Changes, as actor: Actor, expecting: RecordPrecondition<Record>) async throws -> Record
+    func delete(_ id: UUID, as actor: Actor, expecting: RecordPrecondition<Record>) async throws
 }
 
+/// A check on a record as it is, made inside the transaction that changes it.
+public typealias RecordPrecondition<Record> = @Sendable (Record) throws -> Void
+
 extension RecordRepository {
+    public func create(_ changes: Changes, as actor: Actor) async throws -> Record {
+        try await database.withTenantTransaction(actor.scope) { session in
+            try await create(changes, as: actor, in: session)
+        }
+    }
+
+    public func update(_ id: UUID, _ changes: Changes, as actor: Actor) async throws -> Record {
+        try await update(id, changes, as: actor, expecting: { _ in })
+    }
+
+    public func delete(_ id: UUID, as actor: Actor) async throws {
+        try await delete(id, as: actor, expecting: { _ in })
+    }
+
     static func notFound(_ id: UUID) -> ClientBaseError {
         ClientBaseError(.notFound, "no \(entity) with id \(id.auditID)")
     }

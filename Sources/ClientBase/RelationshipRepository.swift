@@ -21,25 +21,24 @@ public struct RelationshipRepository: RecordRepository {
         }
     }
 
-    public func create(_ changes: RelationshipChanges, as actor: Actor) async throws -> Relationship {
+    /// Creates inside the caller's transaction: an idempotent request stores its answer in it.
+    public func create(_ changes: RelationshipChanges, as actor: Actor, in session: PostgresSession) async throws -> Relationship {
         try actor.require(.writeClients)
         let relationship = try changes.newRelationship(id: UUIDv7.make(), now: Date())
         return try await mappingConstraints {
-            try await database.withTenantTransaction(actor.scope) { session in
-                try await Self.check(relationship, as: actor, in: session)
-                let rows = try await session.pipeline([
-                    """
-                    INSERT INTO relationships AS r (id, from_client_id, to_client_id, type, function, buying_role, since, until, note)
-                    VALUES (\(relationship.id), \(relationship.fromClientID), \(relationship.toClientID), \(relationship.type),
-                            \(relationship.function), \(relationship.buyingRole), \(relationship.since), \(relationship.until),
-                            \(relationship.note))
-                    RETURNING \(fragment: Relationship.columns)
-                    """,
-                    AuditLog.entry(by: actor, action: "create", entity: Self.entity, id: relationship.id.auditID,
-                                   before: nil, after: relationship.auditSnapshot),
-                ])
-                return try Relationship(row: rows[0][0])
-            }
+            try await Self.check(relationship, as: actor, in: session)
+            let rows = try await session.pipeline([
+                """
+                INSERT INTO relationships AS r (id, from_client_id, to_client_id, type, function, buying_role, since, until, note)
+                VALUES (\(relationship.id), \(relationship.fromClientID), \(relationship.toClientID), \(relationship.type),
+                        \(relationship.function), \(relationship.buyingRole), \(relationship.since), \(relationship.until),
+                        \(relationship.note))
+                RETURNING \(fragment: Relationship.columns)
+                """,
+                AuditLog.entry(by: actor, action: "create", entity: Self.entity, id: relationship.id.auditID,
+                               before: nil, after: relationship.auditSnapshot),
+            ])
+            return try Relationship(row: rows[0][0])
         }
     }
 
@@ -69,7 +68,7 @@ public struct RelationshipRepository: RecordRepository {
         return RecordPage(try rows[0].map(Relationship.init(row:)), limit: query.limit, id: \.id)
     }
 
-    public func update(_ id: UUID, _ changes: RelationshipChanges, as actor: Actor) async throws -> Relationship {
+    public func update(_ id: UUID, _ changes: RelationshipChanges, as actor: Actor, expecting: RecordPrecondition<Record>) async throws -> Relationship {
         try actor.require(.writeClients)
         return try await mappingConstraints {
             try await database.withTenantTransaction(actor.scope) { session in
@@ -79,6 +78,7 @@ public struct RelationshipRepository: RecordRepository {
                     """)
                 guard let row = current.first else { throw Self.notFound(id) }
                 let before = try Relationship(row: row)
+                try expecting(before)
                 var relationship = before
                 try changes.apply(to: &relationship)
                 try await Self.check(relationship, as: actor, in: session)
@@ -98,7 +98,7 @@ public struct RelationshipRepository: RecordRepository {
         }
     }
 
-    public func delete(_ id: UUID, as actor: Actor) async throws {
+    public func delete(_ id: UUID, as actor: Actor, expecting: RecordPrecondition<Record>) async throws {
         try actor.require(.deleteClients)
         try await database.withTenantTransaction(actor.scope) { session in
             let rows = try await session.query("""
@@ -106,6 +106,7 @@ public struct RelationshipRepository: RecordRepository {
                 RETURNING \(fragment: Relationship.columns)
                 """)
             guard let row = rows.first else { throw Self.notFound(id) }
+            try expecting(try Relationship(row: row))
             try await session.query(AuditLog.entry(
                 by: actor, action: "delete", entity: Self.entity, id: id.auditID,
                 before: try Relationship(row: row).auditSnapshot, after: nil))

@@ -6,12 +6,13 @@ import Postgres
 /// the records around the purchase, each with its list filters.
 enum AroundThePurchaseRoutes {
     static func register(on v1: RouterGroup<AppRequestContext>, database: PostgresClient) {
+        let idempotency = IdempotentRequests(database: database)
         RecordRoutes(
             repository: RelationshipRepository(database: database), path: "relationships", filterNames: ["type"],
             makeFilter: { records, parameters in
                 RelationshipRepository.Filter(records: records, type: try QueryParameters.enumeration(parameters, "type"))
             },
-            json: RecordJSON.relationship, id: \.id
+            json: RecordJSON.relationship, id: \.id, idempotency: idempotency
         ).register(on: v1.group("relationships"))
 
         RecordRoutes(
@@ -19,7 +20,7 @@ enum AroundThePurchaseRoutes {
             makeFilter: { records, parameters in
                 PurchaseRepository.Filter(records: records, externalRef: parameters.get("external_ref").map { String($0) })
             },
-            json: RecordJSON.purchase, id: \.id
+            json: RecordJSON.purchase, id: \.id, idempotency: idempotency
         ).register(on: v1.group("purchases"))
 
         RecordRoutes(
@@ -27,7 +28,7 @@ enum AroundThePurchaseRoutes {
             makeFilter: { records, parameters in
                 InteractionRepository.Filter(records: records, channel: try QueryParameters.enumeration(parameters, "channel"))
             },
-            json: RecordJSON.interaction, id: \.id
+            json: RecordJSON.interaction, id: \.id, idempotency: idempotency
         ).register(on: v1.group("interactions"))
 
         RecordRoutes(
@@ -35,7 +36,7 @@ enum AroundThePurchaseRoutes {
             makeFilter: { records, parameters in
                 ComplaintRepository.Filter(records: records, status: try QueryParameters.enumeration(parameters, "status"))
             },
-            json: RecordJSON.complaint, id: \.id
+            json: RecordJSON.complaint, id: \.id, idempotency: idempotency
         ).register(on: v1.group("complaints"))
 
         RecordRoutes(
@@ -44,7 +45,7 @@ enum AroundThePurchaseRoutes {
                 PaymentRepository.Filter(records: records, incident: try QueryParameters.enumeration(parameters, "incident"),
                                          paid: try QueryParameters.bool(parameters, "paid"))
             },
-            json: RecordJSON.payment, id: \.id
+            json: RecordJSON.payment, id: \.id, idempotency: idempotency
         ).register(on: v1.group("payments"))
     }
 }

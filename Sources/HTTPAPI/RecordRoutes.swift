@@ -1,4 +1,5 @@
 import ClientBase
+import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -6,7 +7,8 @@ import Postgres
 
 /// The routes every record around the purchase has, served alike: POST (201 with Location),
 /// GET list (filters, cursor pagination), GET by id, PATCH (the fields sent; null clears),
-/// DELETE (204). The repository decides who may see and change what.
+/// DELETE (204). The repository decides who may see and change what. Like clients, each record
+/// has an ETag that PATCH and DELETE honour in If-Match, and POST honours Idempotency-Key.
 struct RecordRoutes<Repository: RecordRepository>: Sendable {
     let repository: Repository
     /// The collection's path under /v1: "purchases".
@@ -16,6 +18,7 @@ struct RecordRoutes<Repository: RecordRepository>: Sendable {
     let makeFilter: @Sendable (RecordFilter, FlatDictionary<Substring, Substring>) throws -> Repository.Filter
     let json: @Sendable (Repository.Record) -> [UInt8]
     let id: @Sendable (Repository.Record) -> UUID
+    let idempotency: IdempotentRequests
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post(use: create)
@@ -27,16 +30,23 @@ struct RecordRoutes<Repository: RecordRepository>: Sendable {
 
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
         let actor = try context.requireActor()
-        let changes = try await JSONBody.decode(Repository.Changes.self, from: request, context: context)
-        let record = try await repository.create(changes, as: actor)
-        var response = JSONBody.response(bytes: json(record), status: .created)
-        response.headers[.location] = "/v1/\(path)/\(id(record).uuidString.lowercased())"
-        return response
+        try QueryParameters.refuseUnknown(request.uri.queryParameters, allowed: [])
+        let key = try IdempotentRequests.key(of: request)
+        let body = try await JSONBody.collect(request, context: context)
+        let changes = try JSONBody.decode(Repository.Changes.self, from: body)
+        guard let key else {
+            return response(try await repository.create(changes, as: actor), status: .created)
+        }
+        return try await idempotency.run(key: key, route: "POST /v1/\(path)", body: body, scope: actor.scope) { session in
+            let record = try await repository.create(changes, as: actor, in: session)
+            let bytes = json(record)
+            return IdempotentRequests.Stored(status: 201, location: location(of: record), etag: RecordETag.of(bytes), body: bytes)
+        }
     }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> Response {
         let record = try await repository.get(try recordID(context), as: try context.requireActor())
-        return JSONBody.response(bytes: json(record))
+        return response(record)
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> Response {
@@ -57,14 +67,42 @@ struct RecordRoutes<Repository: RecordRepository>: Sendable {
 
     @Sendable func update(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try recordID(context)
+        let expected = RecordETag.accepted(by: request.headers[.ifMatch])
         let changes = try await JSONBody.decode(Repository.Changes.self, from: request, context: context)
-        let record = try await repository.update(id, changes, as: try context.requireActor())
-        return JSONBody.response(bytes: json(record))
+        let record = try await repository.update(id, changes, as: try context.requireActor(), expecting: precondition(expected))
+        return response(record)
     }
 
     @Sendable func delete(request: Request, context: AppRequestContext) async throws -> Response {
-        try await repository.delete(try recordID(context), as: try context.requireActor())
+        let expected = RecordETag.accepted(by: request.headers[.ifMatch])
+        try await repository.delete(try recordID(context), as: try context.requireActor(), expecting: precondition(expected))
         return Response(status: .noContent)
+    }
+
+    /// The record with its ETag (and, when created, its Location).
+    private func response(_ record: Repository.Record, status: HTTPResponse.Status = .ok) -> Response {
+        let bytes = json(record)
+        var response = JSONBody.response(bytes: bytes, status: status)
+        response.headers[.eTag] = RecordETag.of(bytes)
+        if status == .created { response.headers[.location] = location(of: record) }
+        return response
+    }
+
+    private func location(of record: Repository.Record) -> String {
+        "/v1/\(path)/\(id(record).uuidString.lowercased())"
+    }
+
+    /// Refuses the change (412) unless the record, as it is under its lock, still has one of
+    /// the ETags the client sent. No If-Match (or `*`): no check.
+    private func precondition(_ expected: Set<String>?) -> RecordPrecondition<Repository.Record> {
+        guard let expected else { return { _ in } }
+        let json = self.json
+        return { current in
+            guard expected.contains(RecordETag.of(json(current))) else {
+                throw ClientBaseError(.staleRevision,
+                    "this \(Repository.entity) changed since it was read (If-Match no longer matches); read it again and retry")
+            }
+        }
     }
 
     private func recordID(_ context: AppRequestContext) throws -> UUID {
@@ -99,5 +137,21 @@ enum ListParameters {
         filter.from = try QueryParameters.date(parameters, "from")
         filter.to = try QueryParameters.date(parameters, "to")
         return filter
+    }
+}
+
+/// A record's ETag: a digest of its JSON, which holds `updated_at`, so any change gives
+/// another tag. Records have no revision column; their representation is the version.
+enum RecordETag {
+    static func of(_ json: [UInt8]) -> String {
+        "\"" + SHA256.hash(data: json).prefix(12).map { byte in
+            String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
+        }.joined() + "\""
+    }
+
+    /// The tags an If-Match header accepts: nil without the header or with `*`.
+    static func accepted(by header: String?) -> Set<String>? {
+        guard let header, header.trimmingCharacters(in: .whitespaces) != "*" else { return nil }
+        return Set(header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
     }
 }
