@@ -12,13 +12,14 @@ extension Analytics {
     /// - Effort is the number of contacts (interactions) in the period. For each group:
     ///   clients, revenue, margin, contacts, `revenue_share`, `contact_share`,
     ///   `contacts_per_client`, `revenue_per_contact`.
-    /// - Retention: of the clients who bought in the previous period of the same length,
-    ///   `retention_rate` = the share who bought again in this one.
+    /// - Retention: of the clients who bought in the previous period of the same length (in
+    ///   calendar terms: the year before a year, the month before a month), `retention_rate` =
+    ///   the share who bought again in this one.
     public func conquestRetention(_ period: AnalyticsPeriod, as actor: Actor) async throws -> AnalyticsReport {
         try await report("""
             WITH \(fragment: period.lastTwelveMonths), \(fragment: AnalyticsSQL.settings),
             previous AS (
-                SELECT (from_on - (to_on - from_on + 1)) AS from_on, from_on - 1 AS to_on FROM period
+                SELECT (from_on - age((to_on + 1)::timestamp, from_on::timestamp))::date AS from_on, from_on - 1 AS to_on FROM period
             ), buyers AS (
                 SELECT p.buyer_id AS client_id, sum(p.amount) AS revenue, sum(\(unescaped: AnalyticsSQL.margin)) AS margin
                 FROM purchases p CROSS JOIN period CROSS JOIN settings s
