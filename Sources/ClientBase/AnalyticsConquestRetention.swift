@@ -44,10 +44,10 @@ extension Analytics {
                 LEFT JOIN classified x ON x.segment = g.segment
                 GROUP BY g.segment, g.position
             ), retention AS (
-                SELECT count(*) AS previous_clients, count(*) FILTER (WHERE EXISTS (
-                           SELECT 1 FROM buyers b WHERE b.client_id = q.buyer_id)) AS retained
+                SELECT count(*) AS previous_clients, count(b.client_id) AS retained
                 FROM (SELECT DISTINCT p.buyer_id FROM purchases p CROSS JOIN previous
                       WHERE p.purchased_on BETWEEN previous.from_on AND previous.to_on) AS q
+                LEFT JOIN buyers b ON b.client_id = q.buyer_id
             )
             SELECT json_build_object(
                 'from', period.from_on, 'to', period.to_on,

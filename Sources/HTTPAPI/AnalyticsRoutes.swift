@@ -25,10 +25,11 @@ struct AnalyticsRoutes: Sendable {
         }
         group.get("market-share") { request, context in
             let parameters = try Self.parameters(request, ["from", "to", "zone", "product_line", "limit"])
+            let from = try QueryParameters.date(parameters, "from"), to = try QueryParameters.date(parameters, "to")
+            if let from, let to, from > to { throw Problem.badRequest("from (\(from)) is after to (\(to))", field: "from") }
             return try await Self.send(analytics.marketShare(
-                zone: parameters.get("zone").map(String.init), line: parameters.get("product_line").map(String.init),
-                from: try QueryParameters.date(parameters, "from"), to: try QueryParameters.date(parameters, "to"),
-                limit: try Self.limit(parameters), as: context.requireActor()))
+                zone: parameters.get("zone").map { String($0) }, line: parameters.get("product_line").map { String($0) },
+                from: from, to: to, limit: try Self.limit(parameters), as: context.requireActor()))
         }
         group.get("seniority") { request, context in
             let parameters = try Self.parameters(request, ["from", "to"])

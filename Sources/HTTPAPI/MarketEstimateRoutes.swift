@@ -30,7 +30,7 @@ struct MarketEstimateRoutes: Sendable {
         let parameters = request.uri.queryParameters
         try QueryParameters.refuseUnknown(parameters, allowed: ["market_zone", "product_line", "limit", "cursor"])
         var filter = MarketEstimateRepository.Filter(
-            marketZone: parameters.get("market_zone").map(String.init), productLine: parameters.get("product_line").map(String.init))
+            marketZone: parameters.get("market_zone").map { String($0) }, productLine: parameters.get("product_line").map { String($0) })
         filter.limit = try AnalyticsRoutes.integer(parameters, "limit", in: 1...RecordFilter.maximumLimit) ?? 50
         if let cursor = parameters.get("cursor") {
             guard let after = IDCursor.decode(cursor) else {
