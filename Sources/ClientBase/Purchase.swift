@@ -49,6 +49,9 @@ public struct Purchase: Sendable, Hashable {
     public var margin: Decimal?
     public var note: String?
     public var externalRef: String?
+    /// The market the purchase belongs to (analytics: market share), lowercased labels.
+    public var marketZone: String?
+    public var productLine: String?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -68,7 +71,8 @@ public struct Purchase: Sendable, Hashable {
         (SELECT json_agg(json_build_object('description', l.description, 'quantity', l.quantity::text,
                                            'unit_price', l.unit_price::text, 'unit_cost', l.unit_cost::text)
                          ORDER BY l.position)
-         FROM purchase_lines l WHERE l.purchase_id = p.id)
+         FROM purchase_lines l WHERE l.purchase_id = p.id),
+        p.market_zone, p.product_line
         """
 
     private struct StoredLine: Decodable {
@@ -102,6 +106,8 @@ public struct Purchase: Sendable, Hashable {
                             unitCost: $0.unit_cost.flatMap { Decimal(string: $0, locale: posix) })
             }
         }
+        marketZone = try row.decode(at: 14)
+        productLine = try row.decode(at: 15)
     }
 
     /// payer_id as stored: nil when the buyer pays.
@@ -149,7 +155,8 @@ public struct Purchase: Sendable, Hashable {
                 })
             } ?? .null,
             "amount": amount.auditValue, "margin": AuditValue(margin), "note": AuditValue(note),
-            "external_ref": AuditValue(externalRef),
+            "external_ref": AuditValue(externalRef), "market_zone": AuditValue(marketZone),
+            "product_line": AuditValue(productLine),
         ]
     }
 }
@@ -168,13 +175,15 @@ public struct PurchaseChanges: Sendable, Hashable, Decodable {
     public var margin: FieldChange<Decimal> = .unchanged
     public var note: FieldChange<String> = .unchanged
     public var externalRef: FieldChange<String> = .unchanged
+    public var marketZone: FieldChange<String> = .unchanged
+    public var productLine: FieldChange<String> = .unchanged
 
     public init() {}
 
     public init(from decoder: any Decoder) throws {
         let body = try BodyReader(decoder,
             writable: ["buyer_id", "payer_id", "consumer_ids", "purchased_on", "channel", "purchase_type", "lines",
-                       "amount", "margin", "note", "external_ref"],
+                       "amount", "margin", "note", "external_ref", "market_zone", "product_line"],
             readOnly: ["id", "created_at", "updated_at"])
         buyerID = try body.id("buyer_id")
         payerID = try body.id("payer_id")
@@ -187,6 +196,8 @@ public struct PurchaseChanges: Sendable, Hashable, Decodable {
         margin = try body.money("margin")
         note = try body.text("note", maximumLength: 2000)
         externalRef = try body.text("external_ref")
+        marketZone = try body.text("market_zone", maximumLength: 100).map(MarketEstimate.label)
+        productLine = try body.text("product_line", maximumLength: 100).map(MarketEstimate.label)
     }
 
     /// Each line strictly, naming the line at fault: `lines[1]: field 'unit_price' ...`.
@@ -276,6 +287,8 @@ public struct PurchaseChanges: Sendable, Hashable, Decodable {
         purchaseType.apply(to: &purchase.purchaseType)
         note.apply(to: &purchase.note)
         externalRef.apply(to: &purchase.externalRef)
+        marketZone.apply(to: &purchase.marketZone)
+        productLine.apply(to: &purchase.productLine)
         try applyMoney(to: &purchase)
         try purchase.validate()
     }

@@ -31,9 +31,11 @@ public struct PurchaseRepository: RecordRepository {
             try await Self.checkAndLock(purchase, formerBuyer: nil, as: actor, in: session)
             var statements: [PostgresQuery] = [
                 """
-                INSERT INTO purchases (id, buyer_id, payer_id, purchased_on, channel, purchase_type, amount, margin, note, external_ref)
+                INSERT INTO purchases (id, buyer_id, payer_id, purchased_on, channel, purchase_type, amount, margin, note, external_ref,
+                                       market_zone, product_line)
                 VALUES (\(purchase.id), \(purchase.buyerID), \(purchase.storedPayerID), \(purchase.purchasedOn), \(purchase.channel),
-                        \(purchase.purchaseType), \(purchase.amount), \(purchase.margin), \(purchase.note), \(purchase.externalRef))
+                        \(purchase.purchaseType), \(purchase.amount), \(purchase.margin), \(purchase.note), \(purchase.externalRef),
+                        \(purchase.marketZone), \(purchase.productLine))
                 """,
             ]
             statements += Self.insertLines(of: purchase) + [Self.insertConsumers(of: purchase)]
@@ -95,7 +97,8 @@ public struct PurchaseRepository: RecordRepository {
                     UPDATE purchases SET buyer_id = \(purchase.buyerID), payer_id = \(purchase.storedPayerID),
                         purchased_on = \(purchase.purchasedOn), channel = \(purchase.channel),
                         purchase_type = \(purchase.purchaseType), amount = \(purchase.amount), margin = \(purchase.margin),
-                        note = \(purchase.note), external_ref = \(purchase.externalRef), updated_at = now()
+                        note = \(purchase.note), external_ref = \(purchase.externalRef), market_zone = \(purchase.marketZone),
+                        product_line = \(purchase.productLine), updated_at = now()
                     WHERE id = \(id)
                     """,
                 ]

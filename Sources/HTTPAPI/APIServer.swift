@@ -73,6 +73,7 @@ public struct APIServer: Sendable {
         CustomFieldRoutes(repository: CustomFieldRepository(database: database)).register(on: v1.group("custom-fields"))
         TimelineRoutes(repository: TimelineRepository(database: database)).register(on: v1.group("clients"))
         AroundThePurchaseRoutes.register(on: v1, database: database)
+        AnalyticsRoutes.register(on: v1, database: database)
         return router
     }
 

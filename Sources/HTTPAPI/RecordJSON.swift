@@ -52,8 +52,10 @@ enum RecordJSON {
             writer.raw("null")
         }
         writer.raw(",\"margin\":"); writer.money(purchase.margin)
+        writer.raw(",\"market_zone\":"); writer.string(purchase.marketZone)
         writer.raw(",\"note\":"); writer.string(purchase.note)
         writer.raw(",\"payer_id\":"); writer.id(purchase.payerID)
+        writer.raw(",\"product_line\":"); writer.string(purchase.productLine)
         writer.raw(",\"purchase_type\":"); writer.string(purchase.purchaseType?.rawValue)
         writer.raw(",\"purchased_on\":"); writer.day(purchase.purchasedOn)
         writer.raw(",\"updated_at\":"); writer.date(purchase.updatedAt)
