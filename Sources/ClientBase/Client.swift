@@ -90,6 +90,9 @@ public struct Client: Sendable, Hashable {
     // Consent
     public var consentSurveys: Consent = .notGranted
     public var consentMarketing: Consent = .notGranted
+    /// When the client's personal data was erased (data rights); the record keeps only what
+    /// aggregates need and can no longer be changed.
+    public var erasedAt: Date?
 
     static let columns: PostgresQuery = """
         id, kind, category, first_name, last_name, organisation_name, email, phone, city, postal_code,
@@ -99,7 +102,7 @@ public struct Client: Sendable, Hashable {
         income_bracket, tags, free_notes, custom_fields, needs, motivations, brakes, objections, purchase_stage,
         acquisition_channel, acquisition_cost, first_purchase_on, last_purchase_on, assigned_user_id,
         consent_surveys, consent_surveys_at, consent_surveys_source,
-        consent_marketing, consent_marketing_at, consent_marketing_source
+        consent_marketing, consent_marketing_at, consent_marketing_source, erased_at
         """
 
     /// `columns` with each name prefixed by a table alias (`c.id, c.kind...`).
@@ -161,6 +164,7 @@ public struct Client: Sendable, Hashable {
         assignedUserID = try cell.next()
         consentSurveys = Consent(granted: try cell.next(), at: try cell.next(), source: try cell.next())
         consentMarketing = Consent(granted: try cell.next(), at: try cell.next(), source: try cell.next())
+        erasedAt = try cell.next()
     }
 
     /// The columns the server writes, in the order of `writtenValues`: for INSERT and for

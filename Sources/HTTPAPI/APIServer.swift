@@ -74,6 +74,10 @@ public struct APIServer: Sendable {
         TimelineRoutes(repository: TimelineRepository(database: database)).register(on: v1.group("clients"))
         AroundThePurchaseRoutes.register(on: v1, database: database)
         AnalyticsRoutes.register(on: v1, database: database)
+        DataRightsRoutes(repository: DataRightsRepository(database: database)).register(on: v1.group("clients"))
+        ImportRoutes(clients: ClientImporter(database: database), purchases: PurchaseImporter(database: database))
+            .register(on: v1.group("imports"))
+        ExportRoutes(export: ClientExport(repository: ClientRepository(database: database))).register(on: v1.group("exports"))
         return router
     }
 

@@ -136,6 +136,7 @@ struct JSONWriter {
         customFields(client.customFields)
         raw(client.isDueForFollowUp(today: today) ? ",\"due_for_follow_up\":true" : ",\"due_for_follow_up\":false")
         field(",\"email\":", client.email)
+        raw(client.erasedAt != nil ? ",\"erased\":true" : ",\"erased\":false")
         raw(",\"establishments_count\":")
         integer(client.establishmentsCount)
         field(",\"external_ref\":", client.externalRef)
