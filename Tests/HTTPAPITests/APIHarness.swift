@@ -61,17 +61,21 @@ extension TestClientProtocol {
         if let key { headers[.authorization] = "Bearer \(key)" }
         if json != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
         let response = try await execute(uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
-        // Every response a test sees must match the OpenAPI document.
-        for problem in OpenAPIConformance.shared.problems(
-            method: method.rawValue, uri: path, requestBody: json, status: Int(response.status.code),
-            contentType: response.headers[.contentType], body: Array(response.body.readableBytesView)) {
-            Issue.record("openapi.json: \(problem)")
-        }
+        response.checkAgainstOpenAPI(method: method, uri: path, requestBody: json)
         return response
     }
 }
 
 extension TestResponse {
+    /// Every response a test sees must match the OpenAPI document: each mismatch is an issue.
+    func checkAgainstOpenAPI(method: HTTPRequest.Method, uri: String, requestBody: String?) {
+        for problem in OpenAPIConformance.shared.problems(
+            method: method.rawValue, uri: uri, requestBody: requestBody, status: Int(status.code),
+            contentType: headers[.contentType], body: Array(body.readableBytesView)) {
+            Issue.record("openapi.json: \(problem)")
+        }
+    }
+
     var text: String { String(decoding: body.readableBytesView, as: UTF8.self) }
 
     var json: [String: Any] {

@@ -293,10 +293,13 @@ extension TestClientProtocol {
     func importCSV(_ path: String, key: String, _ csv: String, query: String = "", bom: Bool = false) async throws -> TestResponse {
         var bytes = bom ? [UInt8]([0xEF, 0xBB, 0xBF]) : []
         bytes += Array(csv.utf8)
-        return try await execute(
-            uri: path + (query.isEmpty ? "" : "?" + query), method: .post,
+        let uri = path + (query.isEmpty ? "" : "?" + query)
+        let response = try await execute(
+            uri: uri, method: .post,
             headers: [.authorization: "Bearer \(key)", .contentType: "text/csv; charset=utf-8"],
             body: ByteBuffer(bytes: bytes))
+        response.checkAgainstOpenAPI(method: .post, uri: uri, requestBody: nil)
+        return response
     }
 }
 
