@@ -4,7 +4,7 @@ import Tenancy
 
 /// Reads and writes market estimates: analytics inputs, so read and written by the roles that
 /// run analytics (owner, admin, manager); every change audited.
-public struct MarketEstimateRepository: Sendable {
+public struct MarketEstimateRepository: RecordRepository {
     public static let entity = "market_estimate"
     public let database: PostgresClient
 
@@ -13,24 +13,22 @@ public struct MarketEstimateRepository: Sendable {
     }
 
     public struct Filter: Sendable {
+        /// `limit` and `after` (estimates belong to no client and have no date of their own).
+        public var records = RecordFilter()
         public var marketZone: String?
         public var productLine: String?
-        public var limit = 50
-        /// The last id of the previous page (ids are UUIDv7: creation order).
-        public var after: UUID?
-        public init(marketZone: String? = nil, productLine: String? = nil, limit: Int = 50, after: UUID? = nil) {
+        public init(records: RecordFilter = RecordFilter(), marketZone: String? = nil, productLine: String? = nil) {
+            self.records = records
             self.marketZone = marketZone
             self.productLine = productLine
-            self.limit = limit
-            self.after = after
         }
     }
 
-    public func create(_ changes: MarketEstimateChanges, as actor: Actor) async throws -> MarketEstimate {
+    public func create(_ changes: MarketEstimateChanges, as actor: Actor, in session: PostgresSession) async throws -> MarketEstimate {
         try actor.require(.runAnalytics)
         let estimate = try changes.newEstimate(id: UUIDv7.make(), now: Date())
         return try await mappingRecordConstraints {
-            let rows = try await database.tenantTransaction(actor.scope, [
+            let rows = try await session.pipeline([
                 """
                 INSERT INTO market_estimates AS e (id, market_zone, product_line, period_start, period_end, effective_demand,
                                                    potential_demand, effective_consumers, potential_consumers, source, note)
@@ -63,14 +61,14 @@ public struct MarketEstimateRepository: Sendable {
             SELECT \(fragment: MarketEstimate.columns) FROM market_estimates e
             WHERE (\(zone)::text IS NULL OR e.market_zone = \(zone))
               AND (\(line)::text IS NULL OR e.product_line = \(line))
-              AND (\(filter.after)::uuid IS NULL OR e.id > \(filter.after))
-            ORDER BY e.id LIMIT \(filter.limit + 1)
+              AND (\(filter.records.after)::uuid IS NULL OR e.id > \(filter.records.after))
+            ORDER BY e.id LIMIT \(filter.records.limit + 1)
             """,
         ])
-        return RecordPage(try rows[0].map(MarketEstimate.init(row:)), limit: filter.limit, id: \.id)
+        return RecordPage(try rows[0].map(MarketEstimate.init(row:)), limit: filter.records.limit, id: \.id)
     }
 
-    public func update(_ id: UUID, _ changes: MarketEstimateChanges, as actor: Actor) async throws -> MarketEstimate {
+    public func update(_ id: UUID, _ changes: MarketEstimateChanges, as actor: Actor, expecting: RecordPrecondition<Record>) async throws -> MarketEstimate {
         try actor.require(.runAnalytics)
         return try await mappingRecordConstraints {
             try await database.withTenantTransaction(actor.scope) { session in
@@ -78,6 +76,7 @@ public struct MarketEstimateRepository: Sendable {
                     "SELECT \(fragment: MarketEstimate.columns) FROM market_estimates e WHERE e.id = \(id) FOR UPDATE")
                 guard let row = current.first else { throw Self.notFound(id) }
                 let before = try MarketEstimate(row: row)
+                try expecting(before)
                 var estimate = before
                 try changes.apply(to: &estimate)
                 let rows = try await session.pipeline([
@@ -98,19 +97,16 @@ public struct MarketEstimateRepository: Sendable {
         }
     }
 
-    public func delete(_ id: UUID, as actor: Actor) async throws {
+    public func delete(_ id: UUID, as actor: Actor, expecting: RecordPrecondition<Record>) async throws {
         try actor.require(.runAnalytics)
         try await database.withTenantTransaction(actor.scope) { session in
             let rows = try await session.query(
                 "DELETE FROM market_estimates e WHERE e.id = \(id) RETURNING \(fragment: MarketEstimate.columns)")
             guard let row = rows.first else { throw Self.notFound(id) }
+            try expecting(try MarketEstimate(row: row))
             try await session.query(AuditLog.entry(
                 by: actor, action: "delete", entity: Self.entity, id: id.auditID,
                 before: try MarketEstimate(row: row).auditSnapshot, after: nil))
         }
-    }
-
-    static func notFound(_ id: UUID) -> ClientBaseError {
-        ClientBaseError(.notFound, "no market estimate with id \(id.auditID)")
     }
 }

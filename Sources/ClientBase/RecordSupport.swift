@@ -358,8 +358,11 @@ extension RecordRepository {
         try await delete(id, as: actor, expecting: { _ in })
     }
 
+    /// The record's name in prose: "market estimate".
+    public static var noun: String { entity.replacingOccurrences(of: "_", with: " ") }
+
     static func notFound(_ id: UUID) -> ClientBaseError {
-        ClientBaseError(.notFound, "no \(entity) with id \(id.auditID)")
+        ClientBaseError(.notFound, "no \(noun) with id \(id.auditID)")
     }
 }
 

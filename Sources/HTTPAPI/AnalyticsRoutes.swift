@@ -12,7 +12,17 @@ struct AnalyticsRoutes: Sendable {
     /// `/v1/analytics` and `/v1/market-estimates`.
     static func register(on v1: RouterGroup<AppRequestContext>, database: PostgresClient) {
         AnalyticsRoutes(analytics: Analytics(database: database)).register(on: v1.group("analytics"))
-        MarketEstimateRoutes(repository: MarketEstimateRepository(database: database)).register(on: v1.group("market-estimates"))
+        // Market estimates are records like the ones around the purchase, served alike.
+        RecordRoutes(
+            repository: MarketEstimateRepository(database: database), path: "market-estimates",
+            filterNames: ["market_zone", "product_line"], ofClients: false,
+            makeFilter: { records, parameters in
+                MarketEstimateRepository.Filter(
+                    records: records, marketZone: parameters.get("market_zone").map { String($0) },
+                    productLine: parameters.get("product_line").map { String($0) })
+            },
+            json: AnalyticsJSON.estimate, id: \.id, idempotency: IdempotentRequests(database: database)
+        ).register(on: v1.group("market-estimates"))
     }
 
     func register(on group: RouterGroup<AppRequestContext>) {

@@ -13,8 +13,10 @@ struct RecordRoutes<Repository: RecordRepository>: Sendable {
     let repository: Repository
     /// The collection's path under /v1: "purchases".
     let path: String
-    /// The list's own query parameters, besides limit, cursor, client_id, from and to.
+    /// The list's own query parameters, besides limit and cursor (and client_id, from and to
+    /// for records of a client).
     let filterNames: [String]
+    var ofClients = true
     let makeFilter: @Sendable (RecordFilter, FlatDictionary<Substring, Substring>) throws -> Repository.Filter
     let json: @Sendable (Repository.Record) -> [UInt8]
     let id: @Sendable (Repository.Record) -> UUID
@@ -51,7 +53,7 @@ struct RecordRoutes<Repository: RecordRepository>: Sendable {
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> Response {
         let parameters = request.uri.queryParameters
-        let filter = try makeFilter(try ListParameters.records(parameters, extra: filterNames), parameters)
+        let filter = try makeFilter(try ListParameters.records(parameters, extra: filterNames, ofClients: ofClients), parameters)
         let page = try await repository.list(filter, as: try context.requireActor())
         var writer = JSONWriter()
         writer.raw("{\"items\":[")
@@ -100,7 +102,7 @@ struct RecordRoutes<Repository: RecordRepository>: Sendable {
         return { current in
             guard expected.contains(RecordETag.of(json(current))) else {
                 throw ClientBaseError(.staleRevision,
-                    "this \(Repository.entity) changed since it was read (If-Match no longer matches); read it again and retry")
+                    "this \(Repository.noun) changed since it was read (If-Match no longer matches); read it again and retry")
             }
         }
     }
@@ -108,7 +110,7 @@ struct RecordRoutes<Repository: RecordRepository>: Sendable {
     private func recordID(_ context: AppRequestContext) throws -> UUID {
         let text = context.parameters.get("id") ?? ""
         guard let id = UUID(uuidString: text) else {
-            throw Problem.badRequest("'\(text.prefix(64))' is not a \(Repository.entity) id (a UUID)", field: "id")
+            throw Problem.badRequest("'\(text.prefix(64))' is not a \(Repository.noun) id (a UUID)", field: "id")
         }
         return id
     }
@@ -116,10 +118,11 @@ struct RecordRoutes<Repository: RecordRepository>: Sendable {
 
 /// Query parameters of the record lists: each checked, and unknown ones refused (400).
 enum ListParameters {
-    static let common = ["limit", "cursor", "client_id", "from", "to"]
+    static let paging = ["limit", "cursor"]
+    static let ofClient = ["client_id", "from", "to"]
 
-    static func records(_ parameters: FlatDictionary<Substring, Substring>, extra: [String]) throws -> RecordFilter {
-        try QueryParameters.refuseUnknown(parameters, allowed: Set(common + extra))
+    static func records(_ parameters: FlatDictionary<Substring, Substring>, extra: [String], ofClients: Bool = true) throws -> RecordFilter {
+        try QueryParameters.refuseUnknown(parameters, allowed: Set(paging + (ofClients ? ofClient : []) + extra))
         var filter = RecordFilter()
         if let limit = parameters.get("limit") {
             guard let value = Int(limit), (1...RecordFilter.maximumLimit).contains(value) else {
