@@ -53,6 +53,6 @@ public struct NewJob: Sendable {
 }
 
 /// Where a job stands.
-public enum JobState: String, Sendable, PostgresDecodable, PostgresEncodable {
-    case queued, running, succeeded, dead
+public enum JobState: String, Sendable, CaseIterable, PostgresDecodable, PostgresEncodable {
+    case queued, running, succeeded, dead, cancelled
 }

@@ -129,4 +129,20 @@ struct CLITests {
         #expect(migrate.status == 0, "\(migrate.error)")
         #expect(migrate.output.contains("0 failed"))
     }
+
+    @Test("jobs: list prints a table; an unknown job or state is a one-line error with a non-zero exit")
+    func jobs() throws {
+        let list = try clientele("jobs", "list", "--limit", "5")
+        #expect(list.status == 0, "\(list.error)")
+        #expect(list.output.hasPrefix("ID"))
+        let unknown = try clientele("jobs", "cancel", "999999")
+        #expect(unknown.status != 0)
+        #expect(unknown.error.contains("no job with id 999999"))
+        #expect(unknown.error.split(separator: "\n").count == 1)
+        let badState = try clientele("jobs", "list", "--state", "sleeping")
+        #expect(badState.status != 0)
+        #expect(badState.error.contains("unknown state 'sleeping'"))
+        let badMinutes = try clientele("jobs", "snooze", "1", "--minutes", "0")
+        #expect(badMinutes.status != 0)
+    }
 }

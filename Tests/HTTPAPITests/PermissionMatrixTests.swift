@@ -29,11 +29,12 @@ struct PermissionMatrixTests {
         .runAnalytics: (.get, "/v1/analytics/pareto", nil),
         .bulkData: (.get, "/v1/exports/clients.json", nil),
         .dataRights: (.get, "/v1/clients/{client}/personal-data", nil),
+        .manageJobs: (.get, "/v1/jobs", nil),
     ]
 
-    /// Permissions whose routes come with later work (jobs). They are in the matrix already;
-    /// their probes join when the routes do.
-    static let notYetRouted: Set<Permission> = [.manageJobs]
+    /// Permissions in the matrix whose routes are still to come: none now. A new permission
+    /// goes here until its probe is written.
+    static let notYetRouted: Set<Permission> = []
 
     @Test("every permission is either probed here or listed as not yet routed")
     func coverage() {
