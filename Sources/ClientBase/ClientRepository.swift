@@ -109,9 +109,11 @@ public struct ClientRepository: Sendable {
 
     /// Applies a PATCH: the row is locked, changed, checked against the rules, and saved.
     /// With `ifRevisionIn`, the change is refused unless the record is still at one of those
-    /// revisions (If-Match).
+    /// revisions (If-Match). A change that gives the client another client's email, phone or
+    /// SIREN is refused like a creation would be, unless `allowDuplicate`.
     public func update(
-        _ id: UUID, _ changes: ClientChanges, as actor: Actor, ifRevisionIn expected: Set<Int>? = nil
+        _ id: UUID, _ changes: ClientChanges, as actor: Actor, ifRevisionIn expected: Set<Int>? = nil,
+        allowDuplicate: Bool = false
     ) async throws -> Client {
         try actor.require(.writeClients)
         return try await mappingConstraints {
@@ -133,6 +135,11 @@ public struct ClientRepository: Sendable {
                 try changes.apply(to: &client, now: Date(), definitions: definitions)
                 if actor.role == .agent, client.assignedUserID != before.assignedUserID {
                     throw Self.assignmentForbidden
+                }
+                let newIdentifiers = client.email != before.email || client.phone != before.phone || client.siren != before.siren
+                if newIdentifiers, !allowDuplicate,
+                   let duplicates = try await DuplicateClients.sameIdentifiers(as: client, as: actor, in: session) {
+                    throw duplicates
                 }
                 let moved = client.category != before.category
                 var statements: [PostgresQuery] = [

@@ -11,7 +11,7 @@ public struct DuplicateClientsError: Error, Sendable {
     public var message: String {
         "this client looks like \(count == 1 ? "an existing client" : "\(count) existing clients")"
             + " (same email, phone or SIREN)" + (matches.count < count ? ", some not assigned to you" : "")
-            + "; update or merge it, or send ?allow_duplicate=true to create this one anyway"
+            + "; update or merge it, or send ?allow_duplicate=true to go ahead anyway"
     }
 }
 
@@ -46,7 +46,8 @@ enum DuplicateClients {
             """,
             """
             SELECT id, \(fragment: actor.access.condition()) FROM clients
-            WHERE email = \(client.email) OR phone_normalised = phone_digits(\(phone)) OR siren = \(client.siren)
+            WHERE (email = \(client.email) OR phone_normalised = phone_digits(\(phone)) OR siren = \(client.siren))
+              AND id <> \(client.id)
             ORDER BY id LIMIT 20
             """,
         ])

@@ -62,10 +62,15 @@ struct ClientRoutes {
                     status: 201, location: Self.location(of: client), etag: Self.etag(of: client), body: ClientJSON.client(client))
             }
         } catch let duplicates as DuplicateClientsError {
-            var problem = Problem(status: .conflict, slug: "duplicate", title: "Likely duplicate", detail: duplicates.message)
-            problem.members["duplicates"] = duplicates.matches.map(\.auditID)
-            throw problem
+            throw Self.problem(duplicates)
         }
+    }
+
+    /// 409, listing the ids of the clients that hold the same identifiers.
+    static func problem(_ duplicates: DuplicateClientsError) -> Problem {
+        var problem = Problem(status: .conflict, slug: "duplicate", title: "Likely duplicate", detail: duplicates.message)
+        problem.members["duplicates"] = duplicates.matches.map(\.auditID)
+        return problem
     }
 
     static func created(_ client: Client) -> Response {
@@ -90,11 +95,17 @@ struct ClientRoutes {
 
     @Sendable func update(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try Self.id(context)
+        try QueryParameters.refuseUnknown(request.uri.queryParameters, allowed: ["allow_duplicate"])
+        let allowDuplicate = try QueryParameters.bool(request.uri.queryParameters, "allow_duplicate") ?? false
         let changes = try await JSONBody.decode(ClientChanges.self, from: request, context: context)
-        let client = try await repository.update(
-            id, changes, as: try context.requireActor(),
-            ifRevisionIn: try Self.ifMatch(request.headers[.ifMatch]))
-        return Self.response(client)
+        do {
+            let client = try await repository.update(
+                id, changes, as: try context.requireActor(),
+                ifRevisionIn: try Self.ifMatch(request.headers[.ifMatch]), allowDuplicate: allowDuplicate)
+            return Self.response(client)
+        } catch let duplicates as DuplicateClientsError {
+            throw Self.problem(duplicates)
+        }
     }
 
     @Sendable func delete(request: Request, context: AppRequestContext) async throws -> Response {

@@ -51,6 +51,35 @@ struct DuplicateMergeTests {
         }
     }
 
+    @Test("a PATCH giving a client another client's email or phone is a 409 too, and changes nothing unless allowed")
+    func duplicateOnPatch() async throws {
+        let key = harness.keyA
+        try await harness.test { client in
+            let first = try await client.call(.post, "/v1/clients", key: key,
+                json: #"{"kind": "individual", "last_name": "Roux", "email": "roux@example.fr", "phone": "06 12 34 56 78"}"#)
+            let firstID = try #require(first.json["id"] as? String)
+            let second = try await client.call(.post, "/v1/clients", key: key,
+                json: #"{"kind": "individual", "last_name": "Blanc", "email": "blanc@example.fr"}"#)
+            let secondID = try #require(second.json["id"] as? String)
+
+            let taken = try await client.call(.patch, "/v1/clients/\(secondID)", key: key, json: #"{"phone": "+33 6 12 34 56 78"}"#)
+            #expect(taken.status == .conflict)
+            #expect(taken.json["duplicates"] as? [String] == [firstID])
+            #expect(try await client.call(.get, "/v1/clients/\(secondID)", key: key).json["phone"] is NSNull)
+
+            // Its own identifiers, sent again, are no duplicate of itself.
+            let same = try await client.call(.patch, "/v1/clients/\(firstID)", key: key,
+                json: #"{"email": "roux@example.fr", "notes": "rappeler"}"#)
+            #expect(same.status == .ok)
+
+            let allowed = try await client.call(.patch, "/v1/clients/\(secondID)?allow_duplicate=true", key: key,
+                json: #"{"email": "roux@example.fr"}"#)
+            #expect(allowed.status == .ok)
+            #expect(allowed.json["email"] as? String == "roux@example.fr")
+            #expect(try await client.call(.patch, "/v1/clients/\(secondID)?force=1", key: key, json: "{}").status == .badRequest)
+        }
+    }
+
     @Test("the duplicates of a client: same identifiers first, then very similar names despite accents and typos")
     func listed() async throws {
         let (keyA, keyB) = (harness.keyA, harness.keyB)
