@@ -121,7 +121,7 @@ kind page-2 "${CURSORS[@]}"
 
 measure() {  # kind url-file connections
     local out
-    out=$(URLS_FILE=$2 wrk -t2 -c"$3" -d"${DURATION}s" --latency -s bench/urls.lua "$BASE")
+    out=$(URLS_FILE=$2 wrk -t2 -c"$3" -d"${DURATION}s" --timeout 10s --latency -s bench/urls.lua "$BASE")
     printf '%-20s p50 %8s  p99 %8s  %8s req/s  %s\n' "$1" \
         "$(echo "$out" | awk '$1 == "50%" {print $2}')" "$(echo "$out" | awk '$1 == "99%" {print $2}')" \
         "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" "$(echo "$out" | grep -o 'non-2xx or errors: .*')"
