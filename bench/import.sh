@@ -23,15 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BIN/clientele" serve > "$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 120); do
-    grep -q "listening on" "$WORK/server.log" && break
-    sleep 0.5
-done
-grep -q "listening on" "$WORK/server.log" || { cat "$WORK/server.log"; exit 1; }
-export PGPASSWORD=$(cat "$WORK/data/db-password")
-export DATABASE_URL="postgres://clientele:$PGPASSWORD@127.0.0.1:$CLIENTELE_PG_PORT/clientele"
+source bench/server.sh
+start_server
 "$BIN/clientele-bench" provision --count 1 --prefix import --key-file "$WORK/key.txt" --sql sql > /dev/null
 
 # Every row distinct (email, phone, external_ref), with quoting, accents and a few categories.

@@ -27,15 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BIN/clientele" serve > "$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 120); do
-    grep -q "listening on" "$WORK/server.log" && break
-    sleep 0.5
-done
-grep -q "listening on" "$WORK/server.log" || { cat "$WORK/server.log"; exit 1; }
-export PGPASSWORD=$(cat "$WORK/data/db-password")
-export DATABASE_URL="postgres://clientele:$PGPASSWORD@127.0.0.1:$CLIENTELE_PG_PORT/clientele"
+source bench/server.sh
+start_server
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GB; PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}')"
 echo "== 1. provisioning"

@@ -60,15 +60,8 @@ full_page_writes = off
 CONF
 fi
 
-"$BIN/clientele" serve > "$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 600); do
-    grep -q "listening on" "$WORK/server.log" && break
-    sleep 0.5
-done
-grep -q "listening on" "$WORK/server.log" || { cat "$WORK/server.log"; exit 1; }
-export PGPASSWORD=$(cat "$WORK/data/db-password")
-export DATABASE_URL="postgres://clientele:$PGPASSWORD@127.0.0.1:$CLIENTELE_PG_PORT/clientele"
+source bench/server.sh
+start_server 600
 PSQL=( psql -X -q -At -h "$PGDATA_DIR" -p "$CLIENTELE_PG_PORT" -U postgres -d clientele -v ON_ERROR_STOP=1 )
 
 if [ ! -f "$WORK/seeded" ]; then
