@@ -30,7 +30,7 @@ struct AnalyticsRoutes: Sendable {
         group.patch("settings", use: updateSettings)
         group.get("pareto") { request, context in
             let parameters = try Self.parameters(request, ["from", "to", "points"])
-            let points = try Self.integer(parameters, "points", in: Analytics.paretoPoints) ?? 21
+            let points = try QueryParameters.integer(parameters, "points", in: Analytics.paretoPoints) ?? 21
             return try await Self.send(analytics.pareto(try Self.period(parameters), points: points, as: context.requireActor()))
         }
         group.get("market-share") { request, context in
@@ -66,14 +66,14 @@ struct AnalyticsRoutes: Sendable {
         }
         group.get("personas") { request, context in
             let parameters = try Self.parameters(request, ["from", "to", "count"])
-            let count = try Self.integer(parameters, "count", in: Analytics.personaCounts) ?? 5
+            let count = try QueryParameters.integer(parameters, "count", in: Analytics.personaCounts) ?? 5
             return try await Self.send(analytics.personas(try Self.period(parameters), count: count, as: context.requireActor()))
         }
         group.get("commercial-effort") { request, context in
             let parameters = try Self.parameters(request, ["from", "to", "visits", "offers", "limit"])
             return try await Self.send(analytics.commercialEffort(
-                try Self.period(parameters), visits: try Self.integer(parameters, "visits", in: Analytics.effortUnits),
-                offers: try Self.integer(parameters, "offers", in: Analytics.effortUnits),
+                try Self.period(parameters), visits: try QueryParameters.integer(parameters, "visits", in: Analytics.effortUnits),
+                offers: try QueryParameters.integer(parameters, "offers", in: Analytics.effortUnits),
                 limit: try Self.limit(parameters), as: context.requireActor()))
         }
     }
@@ -107,16 +107,8 @@ struct AnalyticsRoutes: Sendable {
         }
     }
 
-    static func integer(_ parameters: QueryParameters.Parameters, _ name: String, in range: ClosedRange<Int>) throws -> Int? {
-        guard let text = parameters.get(name) else { return nil }
-        guard let value = Int(text), range.contains(value) else {
-            throw Problem.badRequest("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)", field: name)
-        }
-        return value
-    }
-
     static func limit(_ parameters: QueryParameters.Parameters) throws -> Int {
-        try integer(parameters, "limit", in: 1...AnalyticsLimit.maximum) ?? AnalyticsLimit.default
+        try QueryParameters.integer(parameters, "limit", in: 1...AnalyticsLimit.maximum) ?? AnalyticsLimit.default
     }
 
     static func send(_ report: AnalyticsReport) -> Response {

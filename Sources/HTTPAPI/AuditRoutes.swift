@@ -18,17 +18,11 @@ struct AuditRoutes {
         let actor = try context.requireActor()
         let query = request.uri.queryParameters
         try QueryParameters.refuseUnknown(query, allowed: Self.parameters)
-        var limit = 50
-        if let text = query.get("limit") {
-            guard let value = Int(text), (1...200).contains(value) else {
-                throw Problem.badRequest("limit must be a whole number from 1 to 200", field: "limit")
-            }
-            limit = value
-        }
+        let limit = try QueryParameters.integer(query, "limit", in: 1...200) ?? 50
         var cursor: Int64?
         if let text = query.get("cursor") {
             guard let value = Int64(text), value > 0 else {
-                throw Problem.badRequest("cursor is not one this API gave out; pass next_cursor as it came", field: "cursor")
+                throw QueryParameters.badCursor
             }
             cursor = value
         }
@@ -36,9 +30,8 @@ struct AuditRoutes {
             entity: query.get("entity"), id: query.get("entity_id")?.lowercased(), before: cursor, limit: limit + 1,
             as: actor, database: database)
         var writer = JSONWriter()
-        writer.raw("{\"items\":[")
-        for (index, entry) in entries.prefix(limit).enumerated() {
-            if index > 0 { writer.raw(",") }
+        let next = entries.count > limit ? entries[limit - 1].id.description : nil
+        writer.page(entries.prefix(limit), nextCursor: next) { writer, entry in
             writer.raw("{\"id\":"); writer.string(String(entry.id))
             writer.raw(",\"at\":"); writer.date(entry.at)
             writer.raw(",\"actor\":"); writer.string(entry.actor)
@@ -48,9 +41,6 @@ struct AuditRoutes {
             writer.raw(",\"changes\":"); writer.bytes.append(contentsOf: entry.changesJSON.utf8)
             writer.raw("}")
         }
-        writer.raw("],\"next_cursor\":")
-        writer.string(entries.count > limit ? entries[limit - 1].id.description : nil)
-        writer.raw("}")
         return JSONBody.response(bytes: writer.bytes)
     }
 }

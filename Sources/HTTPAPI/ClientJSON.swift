@@ -17,9 +17,7 @@ enum ClientJSON {
 
     static func history(_ changes: [CategoryChange]) -> [UInt8] {
         var writer = JSONWriter()
-        writer.raw("{\"items\":[")
-        for (index, change) in changes.enumerated() {
-            if index > 0 { writer.raw(",") }
+        writer.items(changes) { writer, change in
             writer.raw("{\"author\":")
             writer.string(change.author)
             writer.raw(",\"changed_at\":")
@@ -32,15 +30,12 @@ enum ClientJSON {
             writer.string(change.to.rawValue)
             writer.raw("}")
         }
-        writer.raw("]}")
         return writer.bytes
     }
 
     static func duplicates(_ candidates: [DuplicateCandidate]) -> [UInt8] {
         var writer = JSONWriter()
-        writer.raw("{\"items\":[")
-        for (index, candidate) in candidates.enumerated() {
-            if index > 0 { writer.raw(",") }
+        writer.items(candidates) { writer, candidate in
             writer.raw("{\"client\":")
             writer.write(candidate.client)
             writer.raw(",\"matched_on\":")
@@ -49,7 +44,6 @@ enum ClientJSON {
             writer.ascii(String(format: "%.2f", candidate.nameSimilarity))
             writer.raw("}")
         }
-        writer.raw("]}")
         return writer.bytes
     }
 
@@ -61,25 +55,13 @@ enum ClientJSON {
 
     static func customFields(_ fields: [CustomField]) -> [UInt8] {
         var writer = JSONWriter()
-        writer.raw("{\"items\":[")
-        for (index, field) in fields.enumerated() {
-            if index > 0 { writer.raw(",") }
-            writer.write(field)
-        }
-        writer.raw("]}")
+        writer.items(fields) { $0.write($1) }
         return writer.bytes
     }
 
     static func page(_ page: ClientPage) -> [UInt8] {
         var writer = JSONWriter()
-        writer.raw("{\"items\":[")
-        for (index, client) in page.items.enumerated() {
-            if index > 0 { writer.raw(",") }
-            writer.write(client)
-        }
-        writer.raw("],\"next_cursor\":")
-        writer.string(page.nextCursor)
-        writer.raw("}")
+        writer.page(page.items, nextCursor: page.nextCursor) { $0.write($1) }
         return writer.bytes
     }
 }
@@ -200,6 +182,29 @@ struct JSONWriter {
             }
         }
         raw("}")
+    }
+
+    /// `{"items": [...]}`: a list that fits in one answer.
+    mutating func items<Items: Sequence>(_ items: Items, _ write: (inout JSONWriter, Items.Element) -> Void) {
+        elements(items, write)
+        raw("}")
+    }
+
+    /// `{"items": [...], "next_cursor": ...}`: one page of a list, the shape of every paged list.
+    mutating func page<Items: Sequence>(_ items: Items, nextCursor: String?, _ write: (inout JSONWriter, Items.Element) -> Void) {
+        elements(items, write)
+        raw(",\"next_cursor\":")
+        string(nextCursor)
+        raw("}")
+    }
+
+    private mutating func elements<Items: Sequence>(_ items: Items, _ write: (inout JSONWriter, Items.Element) -> Void) {
+        raw("{\"items\":[")
+        for (index, item) in items.enumerated() {
+            if index > 0 { raw(",") }
+            write(&self, item)
+        }
+        raw("]")
     }
 
     mutating func strings(_ values: [String]) {

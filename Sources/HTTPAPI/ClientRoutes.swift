@@ -151,11 +151,8 @@ struct ClientRoutes {
     static func listQuery(_ parameters: FlatDictionary<Substring, Substring>) throws -> ClientListQuery {
         try QueryParameters.refuseUnknown(parameters, allowed: listParameters)
         var query = ClientListQuery()
-        if let limit = parameters.get("limit") {
-            guard let value = Int(limit), (1...ClientListQuery.maximumLimit).contains(value) else {
-                throw Problem.badRequest("limit must be a whole number from 1 to \(ClientListQuery.maximumLimit)", field: "limit")
-            }
-            query.limit = value
+        if let limit = try QueryParameters.integer(parameters, "limit", in: 1...ClientListQuery.maximumLimit) {
+            query.limit = limit
         }
         query.kind = try QueryParameters.enumeration(parameters, "kind", Client.Kind.self)
         query.category = try QueryParameters.enumeration(parameters, "category", Client.Category.self)
@@ -203,7 +200,7 @@ struct ClientRoutes {
         }
         if let cursor = parameters.get("cursor") {
             guard let decoded = ClientCursor.decode(String(cursor)) else {
-                throw Problem.badRequest("cursor is not one this API gave out; pass next_cursor as it came", field: "cursor")
+                throw QueryParameters.badCursor
             }
             guard decoded.sort == query.sort else {
                 throw Problem.badRequest("this cursor belongs to sort=\(decoded.sort.rawValue); pass the same sort and q as for the first page",

@@ -26,31 +26,19 @@ struct JobRoutes: Sendable {
         let parameters = request.uri.queryParameters
         try QueryParameters.refuseUnknown(parameters, allowed: ["state", "kind", "limit", "cursor"])
         let state = try QueryParameters.enumeration(parameters, "state", JobState.self)
-        var limit = 50
-        if let text = parameters.get("limit") {
-            guard let value = Int(text), (1...200).contains(value) else {
-                throw Problem.badRequest("limit must be a whole number from 1 to 200", field: "limit")
-            }
-            limit = value
-        }
+        let limit = try QueryParameters.integer(parameters, "limit", in: 1...200) ?? 50
         var before: Int64?
         if let cursor = parameters.get("cursor") {
             guard let text = CursorText.decode(String(cursor), maximumLength: 40), let id = Int64(text) else {
-                throw Problem.badRequest("cursor is not one this API gave out; pass next_cursor as it came", field: "cursor")
+                throw QueryParameters.badCursor
             }
             before = id
         }
         let kind = parameters.get("kind").map { String($0) }
         let jobs = try await queue.list(tenantID: actor.scope.tenantID, state: state, kind: kind, limit: limit + 1, before: before)
         var writer = JSONWriter()
-        writer.raw("{\"items\":[")
-        for (index, job) in jobs.prefix(limit).enumerated() {
-            if index > 0 { writer.raw(",") }
-            writer.write(job)
-        }
-        writer.raw("],\"next_cursor\":")
-        writer.string(jobs.count > limit ? CursorText.encode(String(jobs[limit - 1].id)) : nil)
-        writer.raw("}")
+        let next = jobs.count > limit ? CursorText.encode(String(jobs[limit - 1].id)) : nil
+        writer.page(jobs.prefix(limit), nextCursor: next) { $0.write($1) }
         return JSONBody.response(bytes: writer.bytes)
     }
 

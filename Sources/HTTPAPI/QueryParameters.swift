@@ -37,6 +37,18 @@ enum QueryParameters {
         return id
     }
 
+    /// A whole number within `range`, or nil if absent.
+    static func integer(_ parameters: Parameters, _ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let text = parameters.get(name) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw Problem.badRequest("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)", field: name)
+        }
+        return value
+    }
+
+    /// A cursor this API did not give out (or for another list).
+    static let badCursor = Problem.badRequest("cursor is not one this API gave out; pass next_cursor as it came", field: "cursor")
+
     static func enumeration<E: RawRepresentable<String> & CaseIterable>(
         _ parameters: Parameters, _ name: String, _ type: E.Type = E.self
     ) throws -> E? {

@@ -119,9 +119,7 @@ enum RecordJSON {
     /// `{"items": [{"at", "data", "id", "summary", "type"}...], "next_cursor"}`.
     static func timeline(_ page: TimelinePage) -> [UInt8] {
         var writer = JSONWriter()
-        writer.raw("{\"items\":[")
-        for (index, item) in page.items.enumerated() {
-            if index > 0 { writer.raw(",") }
+        writer.page(page.items, nextCursor: page.nextCursor) { writer, item in
             writer.raw("{\"at\":"); writer.date(item.at)
             // Written by PostgreSQL as a JSON object: copied as it is.
             writer.raw(",\"data\":"); writer.bytes += Array(item.dataJSON.utf8)
@@ -130,9 +128,6 @@ enum RecordJSON {
             writer.raw(",\"type\":"); writer.string(item.type.rawValue)
             writer.raw("}")
         }
-        writer.raw("],\"next_cursor\":")
-        writer.string(page.nextCursor)
-        writer.raw("}")
         return writer.bytes
     }
 }

@@ -56,14 +56,7 @@ struct RecordRoutes<Repository: RecordRepository>: Sendable {
         let filter = try makeFilter(try ListParameters.records(parameters, extra: filterNames, ofClients: ofClients), parameters)
         let page = try await repository.list(filter, as: try context.requireActor())
         var writer = JSONWriter()
-        writer.raw("{\"items\":[")
-        for (index, record) in page.items.enumerated() {
-            if index > 0 { writer.raw(",") }
-            writer.bytes += json(record)
-        }
-        writer.raw("],\"next_cursor\":")
-        writer.string(page.nextCursor)
-        writer.raw("}")
+        writer.page(page.items, nextCursor: page.nextCursor) { writer, record in writer.bytes += json(record) }
         return JSONBody.response(bytes: writer.bytes)
     }
 
@@ -124,15 +117,12 @@ enum ListParameters {
     static func records(_ parameters: FlatDictionary<Substring, Substring>, extra: [String], ofClients: Bool = true) throws -> RecordFilter {
         try QueryParameters.refuseUnknown(parameters, allowed: Set(paging + (ofClients ? ofClient : []) + extra))
         var filter = RecordFilter()
-        if let limit = parameters.get("limit") {
-            guard let value = Int(limit), (1...RecordFilter.maximumLimit).contains(value) else {
-                throw Problem.badRequest("limit must be a whole number from 1 to \(RecordFilter.maximumLimit)", field: "limit")
-            }
-            filter.limit = value
+        if let limit = try QueryParameters.integer(parameters, "limit", in: 1...RecordFilter.maximumLimit) {
+            filter.limit = limit
         }
         if let cursor = parameters.get("cursor") {
             guard let after = IDCursor.decode(cursor) else {
-                throw Problem.badRequest("cursor is not one this API gave out; pass next_cursor as it came", field: "cursor")
+                throw QueryParameters.badCursor
             }
             filter.after = after
         }

@@ -27,14 +27,11 @@ struct TimelineRoutes {
         for (name, _) in parameters where !["limit", "cursor", "types"].contains(String(name)) {
             throw Problem.badRequest("unknown query parameter '\(name)'; use limit, cursor or types", field: String(name))
         }
-        if let limit = parameters.get("limit") {
-            guard let value = Int(limit), (1...TimelineQuery.maximumLimit).contains(value) else {
-                throw Problem.badRequest("limit must be a whole number from 1 to \(TimelineQuery.maximumLimit)", field: "limit")
-            }
-            query.limit = value
+        if let limit = try QueryParameters.integer(parameters, "limit", in: 1...TimelineQuery.maximumLimit) {
+            query.limit = limit
         }
         if let cursor = parameters.get("cursor"), !query.resume(after: String(cursor)) {
-            throw Problem.badRequest("cursor is not one this API gave out; pass next_cursor as it came", field: "cursor")
+            throw QueryParameters.badCursor
         }
         if let types = parameters.get("types") {
             var selected = Set<TimelineItem.Kind>()
