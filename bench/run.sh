@@ -38,11 +38,13 @@ SEED=$("$BIN/clientele-bench" seed --tenant bench-0 --clients 100000 --ids-file 
 echo "$SEED" | head -1
 ROLE=$(echo "$SEED" | sed -n 's/^ROLE=\([^ ]*\) .*/\1/p')
 SCHEMA=$(echo "$SEED" | sed -n 's/.* SCHEMA=\(.*\)$/\1/p')
-export CLIENTELE_KEY=$(cat "$WORK/key.txt") IDS_FILE=$WORK/ids.txt
+# wrk reads one path per line: each seeded client's GET.
+sed 's|^|/v1/clients/|' "$WORK/ids.txt" > "$WORK/urls.txt"
+export CLIENTELE_KEY=$(cat "$WORK/key.txt") URLS_FILE=$WORK/urls.txt
 
 # Warm up both paths, then measure.
-wrk -t2 -c64 -d5s -s bench/get-client.lua "http://127.0.0.1:$PORT" > /dev/null
-WRK=$(wrk -t2 -c64 -d"${DURATION}s" --latency -s bench/get-client.lua "http://127.0.0.1:$PORT")
+wrk -t2 -c64 -d5s -s bench/urls.lua "http://127.0.0.1:$PORT" > /dev/null
+WRK=$(wrk -t2 -c64 -d"${DURATION}s" --latency -s bench/urls.lua "http://127.0.0.1:$PORT")
 echo "$WRK" | grep -E "Requests/sec|99%|non-2xx"
 API_RPS=$(echo "$WRK" | awk '/Requests\/sec/ {print $2}')
 API_P99=$(echo "$WRK" | awk '$1 == "99%" {print $2}')
@@ -59,7 +61,7 @@ echo "pgbench: $PG_TPS transactions/s, average latency $PG_LAT ms, p99 $PG_P99"
 echo "RESULT api_rps=$API_RPS api_p99=$API_P99 pgbench_tps=$PG_TPS pgbench_p99=$PG_P99 ratio=$(awk -v a="$API_RPS" -v b="$PG_TPS" 'BEGIN {printf "%.2f", a / b}')"
 
 # At 64 connections the latency is mostly queueing (64 / rate): the same read at 8 connections.
-WRK8=$(wrk -t2 -c8 -d"${DURATION}s" --latency -s bench/get-client.lua "http://127.0.0.1:$PORT")
+WRK8=$(wrk -t2 -c8 -d"${DURATION}s" --latency -s bench/urls.lua "http://127.0.0.1:$PORT")
 echo "API at 8 connections: $(echo "$WRK8" | awk '/Requests\/sec/ {print $2}') requests/s, p99 $(echo "$WRK8" | awk '$1 == "99%" {print $2}')"
 
 echo "== 3. migrate over 1,000 tenants"
