@@ -114,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "clientele-bench",
             dependencies: [
-                "Postgres", "LocalPostgres", "Tenancy", "ClientBase",
+                "Postgres", "LocalPostgres", "Tenancy", "Jobs", "ClientBase",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

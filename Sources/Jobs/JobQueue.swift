@@ -19,14 +19,14 @@ public struct JobQueue: Sendable {
     /// Enqueues in its own transaction; returns nil when a pending job has the same unique key.
     @discardableResult
     public func enqueue(_ job: NewJob) async throws -> Int64? {
-        let rows = try await client.transaction(Self.insert(job))
+        let rows = try await client.transaction(insert(job))
         return try rows[0].first?.decode(Int64.self, at: 0)
     }
 
     /// Enqueues inside the caller's platform transaction: the job exists only if it commits.
     @discardableResult
     public func enqueue(_ job: NewJob, in session: PostgresSession) async throws -> Int64? {
-        let rows = try await session.pipeline(Self.insert(job))
+        let rows = try await session.pipeline(insert(job))
         return try rows[0].first?.decode(Int64.self, at: 0)
     }
 
@@ -34,15 +34,29 @@ public struct JobQueue: Sendable {
     /// exists only if that transaction commits. The tenant comes from the transaction's role,
     /// never from the caller; `job.tenantID` is ignored.
     @discardableResult
-    public static func enqueue(_ job: NewJob, inTenantTransaction session: PostgresSession) async throws -> Int64? {
+    public func enqueue(_ job: NewJob, inTenantTransaction session: PostgresSession) async throws -> Int64? {
         try await session.query("""
             SELECT platform_api.enqueue_job(\(job.kind), \(PostgresJSONText(job.payloadJSON)),
-                                            \(job.runAt)::timestamptz, \(job.maxAttempts)::int, \(job.uniqueKey))
+                                            \(job.runAt)::timestamptz, \(job.maxAttempts)::int, \(job.uniqueKey),
+                                            \(wakesWorkers(job)))
             """).first?.decode(Int64?.self, at: 0)
     }
 
-    static func insert(_ job: NewJob) -> [PostgresQuery] {
-        [
+    /// The same, where no `JobQueue` is at hand: the session's own client sends any trailing NOTIFY.
+    @discardableResult
+    public static func enqueue(_ job: NewJob, inTenantTransaction session: PostgresSession) async throws -> Int64? {
+        try await JobQueue(client: session.client).enqueue(job, inTenantTransaction: session)
+    }
+
+    /// Whether this enqueue's transaction sends NOTIFY: not for a job due later (the workers'
+    /// poll finds it), and at most once per short window (see `WakeupDebouncer`).
+    private func wakesWorkers(_ job: NewJob) -> Bool {
+        if let runAt = job.runAt, runAt.timeIntervalSinceNow > 1 { return false }
+        return WakeupDebouncer.shared.shouldNotify(client: client)
+    }
+
+    func insert(_ job: NewJob) -> [PostgresQuery] {
+        var statements: [PostgresQuery] = [
             """
             INSERT INTO platform.jobs (tenant_id, kind, payload, run_at, max_attempts, unique_key)
             VALUES (\(job.tenantID), \(job.kind), \(PostgresJSONText(job.payloadJSON)),
@@ -50,9 +64,10 @@ public struct JobQueue: Sendable {
             ON CONFLICT (coalesce(tenant_id, 0), unique_key) WHERE unique_key IS NOT NULL DO NOTHING
             RETURNING id
             """,
-            // Delivered at commit, so a woken worker finds the row.
-            "SELECT pg_notify(\(channel), \(job.kind))",
         ]
+        // Delivered at commit, so a woken worker finds the row.
+        if wakesWorkers(job) { statements.append("SELECT pg_notify(\(Self.channel), '')") }
+        return statements
     }
 
     // MARK: Claiming
@@ -64,7 +79,12 @@ public struct JobQueue: Sendable {
     /// The tenants with queued jobs are found by skipping along the `jobs_due` index (one probe
     /// per tenant, however many jobs each has), then each due tenant offers its oldest jobs.
     public func claim(worker: String, limit: Int, lease: Duration) async throws -> [Job] {
-        try await client.query("""
+        try await client.query(Self.claimStatement(worker: worker, limit: limit, lease: lease)).map(Job.init(row:))
+    }
+
+    /// The claiming statement (public for the benchmark, which runs it under pgbench).
+    public static func claimStatement(worker: String, limit: Int, lease: Duration) -> PostgresQuery {
+        """
             WITH RECURSIVE tenants(tenant, first_due) AS (
                 (SELECT coalesce(tenant_id, 0), run_at FROM platform.jobs WHERE state = 'queued'
                  ORDER BY coalesce(tenant_id, 0), run_at LIMIT 1)
@@ -95,7 +115,7 @@ public struct JobQueue: Sendable {
                 locked_until = now() + make_interval(secs => \(lease.seconds))
             FROM picked WHERE j.id = picked.picked_id
             RETURNING \(fragment: Job.columns)
-            """).map(Job.init(row:))
+            """
     }
 
     // MARK: Finishing

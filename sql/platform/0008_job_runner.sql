@@ -60,8 +60,10 @@ CREATE INDEX jobs_due ON platform.jobs (coalesce(tenant_id, 0), run_at, id) WHER
 CREATE SCHEMA platform_api;
 GRANT USAGE ON SCHEMA platform_api TO PUBLIC;
 
+-- p_notify: whether to wake idle workers (the caller debounces: NOTIFY serialises commits).
 CREATE FUNCTION platform_api.enqueue_job(
-    p_kind text, p_payload jsonb, p_run_at timestamptz, p_max_attempts integer, p_unique_key text
+    p_kind text, p_payload jsonb, p_run_at timestamptz, p_max_attempts integer, p_unique_key text,
+    p_notify boolean DEFAULT true
 ) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -80,9 +82,11 @@ BEGIN
     VALUES (v_tenant, p_kind, p_payload, coalesce(p_run_at, now()), coalesce(p_max_attempts, 10), p_unique_key)
     ON CONFLICT (coalesce(tenant_id, 0), unique_key) WHERE unique_key IS NOT NULL DO NOTHING
     RETURNING id INTO v_id;
-    PERFORM pg_notify('clientele_jobs', p_kind);
+    IF p_notify THEN
+        PERFORM pg_notify('clientele_jobs', '');
+    END IF;
     RETURN v_id;
 END
 $$;
 -- Any role may call it; it refuses every role but an active tenant's.
-GRANT EXECUTE ON FUNCTION platform_api.enqueue_job(text, jsonb, timestamptz, integer, text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION platform_api.enqueue_job(text, jsonb, timestamptz, integer, text, boolean) TO PUBLIC;
