@@ -77,7 +77,9 @@ public struct JobQueue: Sendable {
     /// the whole batch. SKIP LOCKED: two workers never take the same job nor wait for each other.
     ///
     /// The tenants with queued jobs are found by skipping along the `jobs_due` index (one probe
-    /// per tenant, however many jobs each has), then each due tenant offers its oldest jobs.
+    /// per tenant, however many jobs each has), then each due tenant offers its oldest jobs not
+    /// locked by another claimer (so two claimers at once take different jobs, not the same
+    /// candidates twice); candidates not picked are unlocked when the statement ends.
     public func claim(worker: String, limit: Int, lease: Duration) async throws -> [Job] {
         try await client.query(Self.claimStatement(worker: worker, limit: limit, lease: lease)).map(Job.init(row:))
     }
@@ -101,14 +103,11 @@ public struct JobQueue: Sendable {
                 FROM due d CROSS JOIN LATERAL (
                     SELECT id, run_at FROM platform.jobs
                     WHERE state = 'queued' AND coalesce(tenant_id, 0) = d.tenant AND run_at <= now()
-                    ORDER BY run_at, id LIMIT (SELECT least(n, \(limit)) FROM share)) c
+                    ORDER BY run_at, id LIMIT (SELECT least(n, \(limit)) FROM share)
+                    FOR UPDATE SKIP LOCKED) c
             ),
             picked AS (
-                SELECT j.id AS picked_id FROM candidates c JOIN platform.jobs j ON j.id = c.id
-                WHERE j.state = 'queued'
-                ORDER BY c.turn, c.run_at, c.id
-                LIMIT \(limit)
-                FOR UPDATE OF j SKIP LOCKED
+                SELECT id AS picked_id FROM candidates ORDER BY turn, run_at, id LIMIT \(limit)
             )
             UPDATE platform.jobs j
             SET state = 'running', attempts = attempts + 1, locked_by = \(worker), started_at = now(),

@@ -47,6 +47,9 @@ public final class JobWorker: Service, Sendable {
     /// Jobs this worker runs now: only their leases are renewed, so a job whose completion
     /// could not be recorded is let go and rescued.
     private let held = Mutex(Set<Int64>())
+    /// When the soonest retry of a job this worker failed comes due: the idle loop wakes then
+    /// rather than at its next poll.
+    private let soonestRetry = Mutex<ContinuousClock.Instant?>(nil)
 
     /// `listener` (on `JobQueue.channel`) wakes the idle fetch loop; without it, it only polls
     /// (as behind PgBouncer in transaction mode, where LISTEN is not available).
@@ -108,7 +111,7 @@ public final class JobWorker: Service, Sendable {
                     continue
                 }
                 if jobs.isEmpty {
-                    await wake.wait(timeout: options.pollInterval)
+                    await wake.wait(timeout: idleWait())
                     continue
                 }
                 slots.take(jobs.count)
@@ -160,11 +163,27 @@ public final class JobWorker: Service, Sendable {
             let final = discard || job.attempt >= job.maxAttempts
             logger.warning(final ? "job discarded" : "job failed", metadata: ["attempt": "\(job.attempt)", "error": "\(error)"])
             Counter(label: final ? "clientele_jobs_discarded_total" : "clientele_jobs_failed_total", dimensions: [("kind", job.kind)]).increment()
+            let retryAfter = options.backoff(job.attempt)
             do {
-                try await queue.fail(job, worker: id, error: "\(error)", retryAfter: options.backoff(job.attempt), discard: discard)
+                try await queue.fail(job, worker: id, error: "\(error)", retryAfter: retryAfter, discard: discard)
+                if !final {
+                    let due = ContinuousClock.now + retryAfter
+                    soonestRetry.withLock { $0 = min($0 ?? due, due) }
+                    wake.signal()
+                }
             } catch {
                 logger.error("cannot record a job failure; its lease will run out", metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    /// How long the idle loop sleeps: until the next poll, or the soonest retry if sooner.
+    private func idleWait() -> Duration {
+        let now = ContinuousClock.now
+        return soonestRetry.withLock { soonest in
+            guard let due = soonest else { return options.pollInterval }
+            if due <= now { soonest = nil; return .zero }
+            return min(options.pollInterval, now.duration(to: due))
         }
     }
 
