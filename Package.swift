@@ -73,7 +73,7 @@ let package = Package(
             dependencies: [
                 "Postgres", "Tenancy",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -104,6 +104,8 @@ let package = Package(
             dependencies: [
                 "Postgres", "LocalPostgres", "Tenancy", "Jobs", "ClientBase", "HTTPAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -140,6 +142,7 @@ let package = Package(
             name: "JobsTests",
             dependencies: [
                 "Jobs", "Postgres", "Tenancy", "TestSupport",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Metrics
+import CoreMetrics
 import Postgres
 import ServiceLifecycle
 import Synchronization
@@ -26,6 +26,8 @@ public final class JobWorker: Service, Sendable {
         public var retention: Duration = .seconds(14 * 86_400)
         public var pruneInterval: Duration = .seconds(600)
         public var metricsInterval: Duration = .seconds(10)
+        /// Where counters, gauges and timers go (the server's Prometheus registry).
+        public var metrics: any MetricsFactory = MetricsSystem.factory
         /// The wait before retry `attempt` (1 after the first failure).
         public var backoff: @Sendable (Int) -> Duration = { attempt in
             let base = min(3600.0, pow(2.0, Double(min(attempt, 12))))
@@ -41,6 +43,7 @@ public final class JobWorker: Service, Sendable {
     let listener: PostgresListener?
     let logger: Logger
     let scopes: TenantScopes
+    let metrics: JobMetrics
     private let wake = WakeSignal()
     private let slots: JobSlots
     private let completions: CompletionBatcher
@@ -64,6 +67,7 @@ public final class JobWorker: Service, Sendable {
         self.listener = listener
         self.logger = logger
         self.scopes = TenantScopes(client: queue.client)
+        self.metrics = JobMetrics(factory: options.metrics)
         self.slots = JobSlots(capacity: max(1, options.concurrency))
         self.completions = CompletionBatcher(queue: queue, worker: id)
     }
@@ -117,8 +121,7 @@ public final class JobWorker: Service, Sendable {
                 slots.take(jobs.count)
                 held.withLock { $0.formUnion(jobs.map(\.id)) }
                 for job in jobs {
-                    Timer(label: "clientele_job_start_delay", dimensions: [("kind", job.kind)])
-                        .recordNanoseconds(Int64(job.waited * 1e9))
+                    metrics.started(job)
                     running.addTask {
                         await self.execute(job, stopping: stopping)
                         self.held.withLock { _ = $0.remove(job.id) }
@@ -153,7 +156,7 @@ public final class JobWorker: Service, Sendable {
                 logger.warning("job finished but its completion was not recorded; it will be rescued and run again")
                 return
             }
-            Counter(label: "clientele_jobs_completed_total", dimensions: [("kind", job.kind)]).increment()
+            metrics.completed(job)
         } catch is JobLeaseLost {
             logger.warning("job finished after its lease was taken over; its changes were rolled back")
         } catch where Task.isCancelled && stopping.isSet {
@@ -162,7 +165,7 @@ public final class JobWorker: Service, Sendable {
             let discard = error is JobDiscard
             let final = discard || job.attempt >= job.maxAttempts
             logger.warning(final ? "job discarded" : "job failed", metadata: ["attempt": "\(job.attempt)", "error": "\(error)"])
-            Counter(label: final ? "clientele_jobs_discarded_total" : "clientele_jobs_failed_total", dimensions: [("kind", job.kind)]).increment()
+            if final { metrics.discarded(job) } else { metrics.failed(job) }
             let retryAfter = options.backoff(job.attempt)
             do {
                 try await queue.fail(job, worker: id, error: "\(error)", retryAfter: retryAfter, discard: discard)
@@ -216,7 +219,7 @@ public final class JobWorker: Service, Sendable {
         let rescued = try await queue.rescue()
         if rescued > 0 {
             logger.notice("rescued jobs of workers that stopped renewing their leases", metadata: ["count": "\(rescued)"])
-            Counter(label: "clientele_jobs_rescued_total").increment(by: rescued)
+            metrics.rescued(rescued)
             wake.signal()
         }
     }
@@ -228,8 +231,7 @@ public final class JobWorker: Service, Sendable {
 
     private func reportGauges() async throws {
         let counts = try await queue.pendingCounts()
-        Gauge(label: "clientele_jobs_queued").record(counts.queued)
-        Gauge(label: "clientele_jobs_running").record(counts.running)
+        metrics.pending(queued: counts.queued, running: counts.running)
     }
 
     private func every(_ interval: Duration, until stopping: StopFlag, _ work: @Sendable () async throws -> Void) async {

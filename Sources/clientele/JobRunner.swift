@@ -1,4 +1,5 @@
 import Foundation
+import CoreMetrics
 import Jobs
 import Logging
 import Postgres
@@ -10,8 +11,12 @@ enum JobRunner {
     /// Environment: CLIENTELE_WORKERS (true; false runs no worker in `serve`),
     /// CLIENTELE_JOB_CONCURRENCY (32), CLIENTELE_JOB_RETENTION_DAYS (14), CLIENTELE_JOB_LEASE_SECONDS (30),
     /// CLIENTELE_JOB_LISTEN (true; false only polls, as behind PgBouncer in transaction mode).
-    static func services(database: PostgresClient, logger: Logger, environment: [String: String]) -> [any Service] {
+    static func services(
+        database: PostgresClient, logger: Logger, environment: [String: String],
+        metrics: any MetricsFactory = MetricsSystem.factory
+    ) -> [any Service] {
         var options = JobWorker.Options()
+        options.metrics = metrics
         if let concurrency = Int(environment["CLIENTELE_JOB_CONCURRENCY"] ?? ""), concurrency > 0 {
             options.concurrency = concurrency
         }

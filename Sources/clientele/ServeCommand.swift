@@ -5,6 +5,7 @@ import HTTPAPI
 import Hummingbird
 import Logging
 import Postgres
+import Prometheus
 import Tenancy
 
 struct ServeCommand: AsyncParsableCommand {
@@ -56,7 +57,8 @@ struct ServeCommand: AsyncParsableCommand {
         let server = APIServer(database: database, settings: settings, logger: logger)
         let demoKey = runtime.cluster.flatMap { DemoTenant.savedKey(in: $0.root) }
         let background = environment["CLIENTELE_WORKERS"] == "false" ? []
-            : JobRunner.services(database: database, logger: logger, environment: environment)
+            : JobRunner.services(database: database, logger: logger, environment: environment,
+                                 metrics: PrometheusMetricsFactory(registry: server.metrics.registry))
         let app = server.makeApplication(background: background) { port in
             var lines = ["Clientele is listening on http://\(settings.host):\(port)"]
             if let demoKey {

@@ -1,6 +1,7 @@
 import Foundation
 import Jobs
 import Postgres
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 import Tenancy
@@ -204,5 +205,47 @@ struct JobRunnerTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         Issue.record("condition not met within \(seconds) s")
+    }
+}
+
+@Suite("Job runner metrics")
+struct JobMetricsTests {
+    @Test("the worker reports completed, failed and discarded jobs, the start delay, and the pending gauges")
+    func metrics() async throws {
+        let (client, _) = try await TestDatabase.platform("metrics", maximumConnections: 4)
+        let queue = JobQueue(client: client)
+        let registry = PrometheusCollectorRegistry()
+        var options = JobWorker.Options()
+        options.pollInterval = .milliseconds(50)
+        options.metricsInterval = .milliseconds(100)
+        options.backoff = { _ in .zero }
+        options.metrics = PrometheusMetricsFactory(registry: registry)
+        let worker = JobWorker(queue: queue, handlers: [
+            "ok": { _ in },
+            "flaky": { context in if context.job.attempt == 1 { throw CancellationError() } },
+            "bad": { _ in throw JobDiscard("bad address") },
+        ], options: options, listener: nil, logger: TestDatabase.logger)
+        for kind in ["ok", "ok", "flaky", "bad"] { try await queue.enqueue(NewJob(kind: kind)) }
+        try await queue.enqueue(NewJob(kind: "ok", runAt: Date().addingTimeInterval(3600)))
+        let group = ServiceGroup(services: [worker], gracefulShutdownSignals: [], logger: TestDatabase.logger)
+        let running = Task { try await group.run() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await queue.pendingCounts() != (1, 0), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(300))  // a gauge reading after the work
+        await group.triggerGracefulShutdown()
+        try await running.value
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        let text = String(decoding: buffer, as: UTF8.self)
+        #expect(text.contains(#"clientele_jobs_completed_total{kind="ok"} 2"#))
+        #expect(text.contains(#"clientele_jobs_completed_total{kind="flaky"} 1"#))
+        #expect(text.contains(#"clientele_jobs_failed_total{kind="flaky"} 1"#))
+        #expect(text.contains(#"clientele_jobs_discarded_total{kind="bad"} 1"#))
+        #expect(text.contains("clientele_job_start_delay"))
+        #expect(text.contains("clientele_jobs_queued 1"))
+        #expect(text.contains("clientele_jobs_running 0"))
+        await client.shutdown()
     }
 }
