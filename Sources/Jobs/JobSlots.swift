@@ -6,6 +6,7 @@ final class JobSlots: Sendable {
     private struct State {
         var free: Int
         var waiter: CheckedContinuation<Void, Never>?
+        var wanted = 1
         var stopped = false
     }
 
@@ -19,11 +20,13 @@ final class JobSlots: Sendable {
 
     var running: Int { capacity - state.withLock { $0.free } }
 
-    /// Waits until a slot is free; returns how many are, or 0 once stopped.
-    func waitForFree() async -> Int {
+    /// Waits until `atLeast` slots are free (claiming in batches, not one job per statement);
+    /// returns how many are, or 0 once stopped.
+    func waitForFree(atLeast: Int) async -> Int {
         await withCheckedContinuation { continuation in
             let now = state.withLock { state -> Bool in
-                if state.free > 0 || state.stopped { return true }
+                if state.free >= atLeast || state.stopped { return true }
+                state.wanted = atLeast
                 state.waiter = continuation
                 return false
             }
@@ -37,6 +40,7 @@ final class JobSlots: Sendable {
     func release() {
         state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.free += 1
+            guard state.free >= state.wanted else { return nil }
             defer { state.waiter = nil }
             return state.waiter
         }?.resume()

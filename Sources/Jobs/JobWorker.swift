@@ -104,7 +104,8 @@ public final class JobWorker: Service, Sendable {
     private func fetchLoop(until stopping: StopFlag) async {
         await withDiscardingTaskGroup { running in
             while !stopping.isSet, !Task.isCancelled {
-                let free = await slots.waitForFree()
+                // A quarter of the slots at least: under load, one statement claims many jobs.
+                let free = await slots.waitForFree(atLeast: max(1, slots.capacity / 4))
                 if free == 0 || stopping.isSet { break }
                 let jobs: [Job]
                 do {
