@@ -51,8 +51,9 @@ public final class JobScheduler: Service, Sendable {
     let logger: Logger
     let options: Options
     private let wakeSignal = WakeSignal()
+    /// Counts `wake()` calls, so one that comes during a pass is not lost.
+    private let wakeups = Mutex(0)
     private let counters = Mutex(Statistics())
-    private let stopping = Mutex(false)
 
     /// `listener` (on `JobScheduler.channel`) wakes the scheduler when schedules change.
     public init(
@@ -68,37 +69,40 @@ public final class JobScheduler: Service, Sendable {
 
     public var statistics: Statistics { counters.withLock { $0 } }
 
-    /// Ends the current sleep: the next pass starts now.
-    public func wake() { wakeSignal.signal() }
+    /// Ends the current sleep, or the next one if a pass is running: another pass starts now.
+    public func wake() {
+        wakeups.withLock { $0 += 1 }
+        wakeSignal.signal()
+    }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                if let listener {
-                    let events = listener.events()
-                    listener.start()
-                    group.addTask {
-                        for await _ in events { self.wake() }
-                    }
+        await withTaskGroup(of: Void.self) { group in
+            if let listener {
+                let events = listener.events()
+                listener.start()
+                group.addTask {
+                    for await _ in events { self.wake() }
                 }
-                await self.loop()
-                await listener?.stop()
-                group.cancelAll()
             }
-        } onGracefulShutdown: {
-            self.stopping.withLock { $0 = true }
-            self.wake()
+            // Graceful shutdown cancels the loop: a sleep ends at once, and a pass in flight
+            // commits or rolls back whole (a tick it did not commit is fired by the next pass).
+            await cancelWhenGracefulShutdown { await self.loop() }
+            await listener?.stop()
+            group.cancelAll()
         }
     }
 
     private func loop() async {
-        // A pass in flight finishes (it is one short transaction); then the loop stops.
-        while !stopping.withLock({ $0 }), !Task.isCancelled {
+        while !Task.isCancelled {
+            let wakeupsBefore = wakeups.withLock { $0 }
             do {
                 let handled = try await fireDueTicks()
                 if handled == options.batchSize { continue }  // more may be due
-                await wakeSignal.wait(timeout: try await timeUntilNextTick())
+                let sleep = try await timeUntilNextTick()
+                if wakeups.withLock({ $0 }) != wakeupsBefore { continue }  // woken during the pass
+                await wakeSignal.wait(timeout: sleep)
             } catch {
+                if Task.isCancelled { return }
                 logger.warning("scheduling periodic jobs failed", metadata: ["error": "\(error)"])
                 await wakeSignal.wait(timeout: options.retryInterval)
             }
