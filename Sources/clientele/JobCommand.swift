@@ -8,7 +8,7 @@ struct JobCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs",
         abstract: "Show and manage the background jobs of every tenant.",
-        subcommands: [List.self, Cancel.self, Retry.self, Snooze.self]
+        subcommands: [List.self, Cancel.self, Retry.self, Snooze.self, Schedules.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -69,6 +69,31 @@ struct JobCommand: AsyncParsableCommand {
             guard (1...43_200).contains(minutes) else { fail(ValidationError("--minutes must be from 1 to 43200")) }
             let until = Date().addingTimeInterval(Double(minutes) * 60)
             try await JobCommand.change(id, "snoozed") { queue in try await queue.snooze(id, until: until, tenantID: nil) }
+        }
+    }
+
+    struct Schedules: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the periodic jobs' schedules and their next run.")
+        @Option(help: "Only this tenant's schedules (its slug).") var tenant: String?
+
+        func run() async throws {
+            try await withDatabase { runtime, client in
+                var tenantID: Int64?
+                if let tenant {
+                    tenantID = try await TenantDirectory(client: client, migrations: runtime.migrations, logger: runtime.logger)
+                        .find(slug: tenant).id
+                }
+                let schedules = try await JobSchedules(client: client).list(tenantID: tenantID)
+                print(pad("NAME", 24) + pad("TENANT", 20) + pad("CRON", 18) + pad("ZONE", 20) + pad("NEXT RUN", 27) + "KIND")
+                for schedule in schedules {
+                    // The next run as the schedule's own clock shows it, with its offset.
+                    let zone = TimeZone(identifier: schedule.timeZone) ?? .gmt
+                    let next = !schedule.enabled ? "disabled"
+                        : schedule.nextRunAt?.formatted(Date.ISO8601FormatStyle(timeZoneSeparator: .colon, timeZone: zone)) ?? "never"
+                    print(pad(schedule.name, 24) + pad(schedule.tenantSlug ?? "-", 20) + pad(schedule.cron, 18)
+                          + pad(schedule.timeZone, 20) + pad(next, 27) + schedule.kind)
+                }
+            }
         }
     }
 

@@ -145,4 +145,41 @@ struct CLITests {
         let badMinutes = try clientele("jobs", "snooze", "1", "--minutes", "0")
         #expect(badMinutes.status != 0)
     }
+
+    @Test("jobs schedules lists name, tenant, cron, zone, next run (on the schedule's clock) and kind; --tenant narrows it")
+    func schedules() async throws {
+        #expect(try clientele("tenant", "create", "fleuriste", "--name", "Fleuriste").status == 0)
+        let client = TestDatabase.makeClient(try PostgresConfiguration(url: databaseURL), maximumConnections: 1)
+        _ = try await client.query("""
+            INSERT INTO platform.job_schedules (tenant_id, name, kind, cron, next_run_at)
+            SELECT id, 'survey-wave', 'survey.wave', '0 10 * * MON', '2026-03-30 08:00:00+00'
+            FROM platform.tenants WHERE slug = 'fleuriste'
+            """)
+        _ = try await client.query("""
+            INSERT INTO platform.job_schedules (tenant_id, name, kind, cron, time_zone, next_run_at)
+            VALUES (NULL, 'nightly-scoring', 'churn.score', '0 3 * * *', NULL, '2026-03-30 01:00:00+00'),
+                   (NULL, 'tokyo-report', 'report', '@daily', 'Asia/Tokyo', '2026-03-29 15:00:00+00')
+            """)
+        await client.shutdown()
+
+        let all = try clientele("jobs", "schedules")
+        #expect(all.status == 0, "\(all.error)")
+        let lines = all.output.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("NAME") == true)
+        let nightly = try #require(lines.first { $0.hasPrefix("nightly-scoring ") })
+        #expect(nightly.contains(" - ") && nightly.contains("0 3 * * *") && nightly.contains("Europe/Paris"))
+        #expect(nightly.contains("2026-03-30T03:00:00+02:00") && nightly.hasSuffix("churn.score"))
+        let tokyo = try #require(lines.first { $0.hasPrefix("tokyo-report ") })
+        #expect(tokyo.contains("Asia/Tokyo") && tokyo.contains("2026-03-30T00:00:00+09:00"))
+        let wave = try #require(lines.first { $0.hasPrefix("survey-wave ") })
+        #expect(wave.contains("fleuriste") && wave.contains("2026-03-30T10:00:00+02:00") && wave.hasSuffix("survey.wave"))
+
+        let one = try clientele("jobs", "schedules", "--tenant", "fleuriste")
+        #expect(one.status == 0, "\(one.error)")
+        #expect(one.output.split(separator: "\n").dropFirst().map { String($0.prefix(11)) } == ["survey-wave"])
+        let unknown = try clientele("jobs", "schedules", "--tenant", "nobody")
+        #expect(unknown.status == 1)
+        #expect(unknown.error.hasPrefix("error: "))
+        #expect(unknown.error.split(separator: "\n").count == 1)
+    }
 }
