@@ -24,7 +24,7 @@ final class LoopbackServer: Sendable {
         let pid = try spawn([python, scriptPath, "--dir", directory.path] + arguments, output: log)
 
         let portFile = directory.appendingPathComponent("port")
-        for _ in 0..<400 {
+        for _ in 0..<1200 {
             if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {
                 return LoopbackServer(pid: pid, directory: directory, port: port)
             }
@@ -36,7 +36,7 @@ final class LoopbackServer: Sendable {
             try await Task.sleep(for: .milliseconds(25))
         }
         kill(pid, SIGKILL)
-        throw TestSetupError("\(script) did not start listening within 10 s")
+        throw TestSetupError("\(script) did not start listening within 30 s")
     }
 
     private init(pid: pid_t, directory: URL, port: Int) {
