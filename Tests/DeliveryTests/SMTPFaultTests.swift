@@ -46,6 +46,22 @@ struct SMTPFaultTests {
         #expect(try server.received().isEmpty)
     }
 
+    @Test("Cancelling the sending task closes the session at once: a cancellation, not a receipt")
+    func cancellation() async throws {
+        let server = try await SMTPTestServer.start(.hangData)
+        defer { server.stop() }
+        let client = try SMTPClient(configuration: server.configuration(commandTimeout: .seconds(60)))
+        let started = ContinuousClock.now
+
+        let sending = Task { try await client.send(SampleMail.invitation()) }
+        try await Task.sleep(for: .milliseconds(500))
+        sending.cancel()
+
+        await #expect(throws: CancellationError.self) { try await sending.value }
+        #expect(ContinuousClock.now - started < .seconds(30), "well before the 60 s reply timeout")
+        #expect(try server.received().isEmpty)
+    }
+
     @Test("A connection refused is transient, at the connect stage")
     func connectionRefused() async throws {
         let port = try LoopbackServer.closedPort()

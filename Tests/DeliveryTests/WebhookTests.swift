@@ -140,7 +140,7 @@ struct WebhookTests {
 
         #expect(error.isTransient)
         #expect(error.message.contains("no response within 700 ms"))
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(30), "well before the receiver's 60 s hang ends")
     }
 
     @Test("A connection dropped before the answer, or refused, is transient")
