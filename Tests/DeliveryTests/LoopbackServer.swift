@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real server from a Python script of this folder, started on a free loopback port for one
+/// test and killed after it. The script writes its port to `<directory>/port` once listening.
+final class LoopbackServer: Sendable {
+    let pid: pid_t
+    let directory: URL
+    let port: Int
+
+    /// Debian's interpreter: python3-aiosmtpd installs there, not into other Pythons on PATH.
+    static let python = "/usr/bin/python3"
+
+    static func start(script: String, arguments: [String]) async throws -> LoopbackServer {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("clientele-delivery-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let scriptPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(script).path
+        let log = directory.appendingPathComponent("server.log").path
+        let pid = try spawn([python, scriptPath, "--dir", directory.path] + arguments, output: log)
+
+        let portFile = directory.appendingPathComponent("port")
+        for _ in 0..<1200 {
+            if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {
+                return LoopbackServer(pid: pid, directory: directory, port: port)
+            }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                throw TestSetupError("\(script) exited before listening: \(output)")
+            }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        kill(pid, SIGKILL)
+        throw TestSetupError("\(script) did not start listening within 30 s")
+    }
+
+    private init(pid: pid_t, directory: URL, port: Int) {
+        self.pid = pid
+        self.directory = directory
+        self.port = port
+    }
+
+    func stop() {
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The JSON records the script saved under `<directory>/<folder>`, in arrival order.
+    func records<Record: Decodable>(in folder: String, as type: Record.Type) throws -> [Record] {
+        let folder = directory.appendingPathComponent(folder)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return try names.filter { $0.hasSuffix(".json") }
+            .sorted { Int($0.dropLast(5))! < Int($1.dropLast(5))! }
+            .map { try JSONDecoder().decode(Record.self, from: Data(contentsOf: folder.appendingPathComponent($0))) }
+    }
+
+    /// Runs a command to its end (openssl), failing the test setup on a non-zero exit.
+    static func run(_ command: [String]) throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("clientele-delivery-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let pid = try spawn(command, output: log)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        guard status == 0 else {
+            throw TestSetupError("\(command.joined(separator: " ")) failed: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        }
+    }
+
+    private static func spawn(_ command: [String], output: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
+        guard result == 0 else { throw TestSetupError("cannot run \(command[0]): \(String(cString: strerror(result)))") }
+        return pid
+    }
+
+    /// A loopback port with nothing listening: bound by the kernel, then released.
+    static func closedPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw TestSetupError("cannot find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost, made once per test run by openssl.
+enum TestCertificate {
+    static let files: Result<(certificate: String, key: String), any Error> = Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clientele-delivery-tls-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        try LoopbackServer.run([
+            "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout", key, "-out", certificate,
+        ])
+        return (certificate, key)
+    }
+
+    static var certificate: String { get throws { try files.get().certificate } }
+    static var key: String { get throws { try files.get().key } }
+}
+
+struct TestSetupError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
