@@ -5,8 +5,8 @@ import Logging
 import Postgres
 import ServiceLifecycle
 
-/// The background job services of a process: `serve` runs them beside the HTTP server,
-/// `worker` alone. Every handler of every module is registered here.
+/// The background job services of a process (the worker and the periodic-job scheduler):
+/// `serve` runs them beside the HTTP server, `worker` alone. Every handler of every module is registered here.
 enum JobRunner {
     /// Environment: CLIENTELE_WORKERS (true; false runs no worker in `serve`),
     /// CLIENTELE_JOB_CONCURRENCY (32), CLIENTELE_JOB_RETENTION_DAYS (14), CLIENTELE_JOB_LEASE_SECONDS (30),
@@ -33,7 +33,12 @@ enum JobRunner {
         let worker = JobWorker(
             queue: JobQueue(client: database), handlers: handlers, options: options,
             listener: listener, logger: logger)
-        return [worker]
+        // Every process runs the scheduler too: each tick fires once whoever takes it (the
+        // schedule row is locked and advanced in the transaction that enqueues the tick).
+        let scheduleListener = environment["CLIENTELE_JOB_LISTEN"] == "false" ? nil
+            : PostgresListener(configuration: database.configuration, channels: [JobScheduler.channel], logger: logger)
+        let scheduler = JobScheduler(client: database, listener: scheduleListener, logger: logger)
+        return [worker, scheduler]
     }
 
     static func handlers() -> [String: JobHandler] {
