@@ -38,13 +38,20 @@ public struct SMTPClient: Sendable {
     /// throws an `SMTPError` (or `CancellationError`), and then the message may be retried: a
     /// transient failure after the final "." is the one case where the server may have kept it,
     /// which its unchanged Message-ID lets the recipient's side recognise.
-    public func send(_ message: EmailMessage) async throws -> SMTPReceipt {
+    ///
+    /// `beforeContent` runs once the server is ready for the message (354 to DATA), before a byte
+    /// of it is sent: the caller records there that the outcome may be unknown from now on (a
+    /// failure before it means nothing was delivered; throwing from it ends the session with
+    /// nothing delivered).
+    public func send(
+        _ message: EmailMessage, beforeContent: (@Sendable () async throws -> Void)? = nil
+    ) async throws -> SMTPReceipt {
         let rendered = try message.render()
         let channel = try await connect()
         let session = SMTPSession(channel: channel, configuration: configuration, tlsContext: tlsContext, logger: logger)
         return try await withTaskCancellationHandler {
             do {
-                let receipt = try await session.run(rendered)
+                let receipt = try await session.run(rendered, beforeContent: beforeContent)
                 try? await channel.close()
                 return receipt
             } catch {
@@ -87,7 +94,7 @@ private struct SMTPSession {
     let tlsContext: NIOSSLContext?
     let logger: Logger
 
-    func run(_ message: RenderedEmail) async throws -> SMTPReceipt {
+    func run(_ message: RenderedEmail, beforeContent: (@Sendable () async throws -> Void)?) async throws -> SMTPReceipt {
         try await expect([220], to: nil, at: .greeting)
         var hello = try await sayHello()
         if configuration.security == .startTLS {
@@ -106,6 +113,7 @@ private struct SMTPSession {
             try await expect([250, 251], to: "RCPT TO:<\(recipient)>", at: .recipient)
         }
         try await expect([354], to: "DATA", at: .data)
+        try await beforeContent?()
         let accepted = try await expect([250], sending: SMTPClient.dotStuffed(message.content), at: .messageBody)
         logger.debug("SMTP message accepted", metadata: ["message_id": "\(message.messageID)", "reply": "\(accepted.text)"])
         // The message is the server's now: a failed QUIT changes nothing.

@@ -159,3 +159,31 @@ struct SMTPTests {
         #expect(!configuration.description.contains("hunter2"), "a configuration never prints its password")
     }
 }
+
+@Suite("SMTP commit point")
+struct SMTPCommitPointTests {
+    @Test("beforeContent runs once, after DATA is accepted; if it throws, the server receives nothing")
+    func beforeContent() async throws {
+        let server = try await SMTPTestServer.start()
+        defer { server.stop() }
+        let client = try SMTPClient(configuration: server.configuration())
+        struct Refused: Error {}
+        let calls = Counter()
+        await #expect(throws: Refused.self) {
+            _ = try await client.send(SampleMail.invitation()) { calls.add(); throw Refused() }
+        }
+        #expect(calls.value == 1)
+        #expect(try server.received().isEmpty)
+
+        _ = try await client.send(SampleMail.invitation()) { calls.add() }
+        #expect(calls.value == 2)
+        #expect(try server.received().count == 1)
+    }
+
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var count = 0
+        var value: Int { lock.withLock { count } }
+        func add() { lock.withLock { count += 1 } }
+    }
+}
