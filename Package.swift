@@ -8,6 +8,7 @@ import PackageDescription
 //   Tenancy        tenant catalogue, provisioning, API keys, migrations
 //   Jobs           the job queue in PostgreSQL and its worker
 //   ClientBase     the domain: the client base of each tenant
+//   Churn          churn risk scores, alerts and their notifications
 //   HTTPAPI        the HTTP server (Hummingbird)
 //   clientele      the executable: server and admin CLI
 let swiftSettings: [SwiftSetting] = [
@@ -79,13 +80,18 @@ let package = Package(
         ),
         .target(
             name: "ClientBase",
-            dependencies: ["Postgres", "Tenancy"],
+            dependencies: ["Postgres", "Tenancy", "Jobs"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Churn",
+            dependencies: ["Postgres", "Tenancy", "Jobs", "ClientBase"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "Postgres", "Tenancy", "Jobs", "ClientBase",
+                "Postgres", "Tenancy", "Jobs", "ClientBase", "Churn",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -101,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "clientele",
             dependencies: [
-                "Postgres", "LocalPostgres", "Tenancy", "Jobs", "ClientBase", "HTTPAPI",
+                "Postgres", "LocalPostgres", "Tenancy", "Jobs", "ClientBase", "Churn", "HTTPAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -113,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "clientele-bench",
             dependencies: [
-                "Postgres", "LocalPostgres", "Tenancy", "ClientBase",
+                "Postgres", "LocalPostgres", "Tenancy", "ClientBase", "Churn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -151,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
-                "HTTPAPI", "Tenancy", "Jobs", "ClientBase", "TestSupport",
+                "HTTPAPI", "Tenancy", "Jobs", "ClientBase", "Churn", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
