@@ -72,8 +72,9 @@ let package = Package(
         .target(
             name: "Jobs",
             dependencies: [
-                "Postgres",
+                "Postgres", "Tenancy",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -119,7 +120,7 @@ let package = Package(
         .executableTarget(
             name: "clientele-bench",
             dependencies: [
-                "Postgres", "LocalPostgres", "Tenancy", "ClientBase", "Churn",
+                "Postgres", "LocalPostgres", "Tenancy", "Jobs", "ClientBase", "Churn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

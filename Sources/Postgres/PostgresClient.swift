@@ -220,7 +220,7 @@ public final class PostgresClient: Service, Sendable {
 /// Valid only inside that body.
 public final class PostgresSession {
     let connection: PostgresConnection
-    let client: PostgresClient
+    public let client: PostgresClient
     /// Statements queued to travel with the next one (BEGIN and the transaction's prelude).
     var pending: [PostgresQuery] = []
 
