@@ -10,8 +10,9 @@ import Tenancy
 public enum ChurnJobs {
     /// `{}`: scores the whole tenant (nightly).
     public static let scoreAll = "churn.score_all"
-    /// `{"client_id"}`: rescores one client (a complaint opened, a payment incident, a survey answer).
-    public static let rescore = "churn.rescore"
+    /// `{"client_id"}`: rescores one client (a complaint opened, a payment incident, a survey
+    /// answer); enqueued by the client base (`ChurnRescore`).
+    public static let rescore = ChurnRescore.kind
     /// `{"alert_id"}`: posts a new alert to the tenant's webhook.
     public static let notify = "churn.notify"
     /// `{}`: the daily digest email of pending alerts, per assigned user.
@@ -39,30 +40,43 @@ public enum ChurnJobs {
         enum CodingKeys: String, CodingKey { case alertID = "alert_id" }
     }
 
-    /// The rescore of one client: one pending per client (a burst of events rescores once).
-    public static func rescoreJob(client: UUID) -> NewJob {
-        NewJob(kind: rescore, payload: ClientPayload(clientID: client), maxAttempts: 5, uniqueKey: "\(rescore):\(client.auditID)")
-    }
-
     public static func notifyJob(alert: UUID) -> NewJob {
         NewJob(kind: notify, payload: AlertPayload(alertID: alert), maxAttempts: 10, uniqueKey: "\(notify):\(alert.auditID)")
     }
 
     // MARK: Handler bodies
 
-    /// `churn.score_all` and `churn.rescore` (client given): scores inside the job's
-    /// transaction and returns the `churn.notify` jobs to enqueue in that same transaction.
-    public static func score(client: UUID?, in session: PostgresSession) async throws -> [NewJob] {
-        try await ChurnScorer.score(client: client, in: session).raisedAlerts.map(notifyJob(alert:))
+    /// The churn handlers, for the job runner. Scoring writes commit with the job's completion
+    /// (a rescued job that runs again finds nothing changed); notifications are recorded before
+    /// they are sent, so a job run twice sends once. `notifier` is the Delivery layer's adapter
+    /// (`NoAlertNotifier` records every notification as failed: no channel).
+    public static func handlers(notifier: any AlertNotifier) -> [String: JobHandler] {
+        [
+            scoreAll: { context in
+                _ = try await context.completeInTenantTransaction { try await ChurnScorer.score(client: nil, in: $0) }
+            },
+            rescore: { context in
+                let client = try payload(ClientPayload.self, of: context.job).clientID
+                _ = try await context.completeInTenantTransaction { try await ChurnScorer.score(client: client, in: $0) }
+            },
+            notify: { context in
+                let alert = try payload(AlertPayload.self, of: context.job).alertID
+                let notifications = ChurnNotifications(database: context.client, notifier: notifier)
+                try await notifications.notify(alertID: alert, scope: try await context.tenantScope())
+            },
+            digest: { context in
+                let notifications = ChurnNotifications(database: context.client, notifier: notifier)
+                try await notifications.sendDigests(scope: try await context.tenantScope(), on: Timestamps.today())
+            },
+        ]
     }
 
-    /// `churn.rescore`'s payload.
-    public static func client(in payloadJSON: String) throws -> UUID {
-        try PostgresJSONValue(text: payloadJSON).decode(ClientPayload.self).clientID
-    }
-
-    /// `churn.notify`'s payload.
-    public static func alert(in payloadJSON: String) throws -> UUID {
-        try PostgresJSONValue(text: payloadJSON).decode(AlertPayload.self).alertID
+    /// A payload that does not decode will never run: discarded at once.
+    static func payload<T: Decodable>(_ type: T.Type, of job: Job) throws -> T {
+        do {
+            return try job.payload(as: T.self)
+        } catch {
+            throw JobDiscard("\(job.kind): the payload does not decode: \(error)")
+        }
     }
 }

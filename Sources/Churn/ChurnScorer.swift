@@ -1,5 +1,6 @@
 import ClientBase
 import Foundation
+import Jobs
 import Postgres
 import Tenancy
 
@@ -15,7 +16,8 @@ public struct ChurnRun: Sendable, Hashable {
 
 /// Scores clients for churn risk, set-based: one statement computes every reason of every
 /// client in scope, sums the weights (capped at 100), writes only the scores that changed, a
-/// history row where the score moved, and an alert where it crossed the threshold. The whole
+/// history row where the score moved, and an alert where it crossed the threshold, with its
+/// `churn.notify` job. The whole
 /// tenant and one client run the same statement; only the client filter differs, so both agree.
 ///
 /// Only actual clients are scored (`category = 'actual_client'`, not erased): a prospect has
@@ -34,6 +36,9 @@ public enum ChurnScorer {
         if client == nil {
             try await session.query("UPDATE churn_settings SET last_scored_at = now()")
         }
+        if try row.decode(Int.self, at: 4) > 0 {
+            try await session.query("SELECT pg_notify(\(JobQueue.channel), '')")
+        }
         return ChurnRun(changedScores: try row.decode(at: 0), changedHistory: try row.decode(at: 1),
                         raisedAlerts: try row.decode([UUID].self, at: 2))
     }
@@ -51,23 +56,23 @@ public enum ChurnScorer {
         if weight(.detractorAnswer) > 0 {
             // The latest NPS or CSAT answer of the window, if it is a detractor's or low.
             branches.append("""
-                SELECT a.client_id, 'detractor_answer', \(weight(.detractorAnswer)),
+                SELECT a.client_id, 'detractor_answer', \(weight(.detractorAnswer))::int,
                        jsonb_build_object('measure', a.measure, 'answer', a.score, 'answered_at', a.answered_at)
                 FROM (SELECT DISTINCT ON (v.client_id) v.client_id, v.measure, v.score, v.answered_at
                       FROM churn_survey_answers v
-                      WHERE v.measure IN ('nps', 'csat') AND v.answered_at > now() - make_interval(days => \(settings.surveyWindowDays))
+                      WHERE v.measure IN ('nps', 'csat') AND v.answered_at > now() - make_interval(days => \(settings.surveyWindowDays)::int)
                         AND \(fragment: only("v.client_id", client))
                       ORDER BY v.client_id, v.answered_at DESC) a
-                WHERE (a.measure = 'nps' AND a.score <= \(settings.npsDetractorMax))
-                   OR (a.measure = 'csat' AND a.score <= \(settings.csatLowMax))
+                WHERE (a.measure = 'nps' AND a.score <= \(settings.npsDetractorMax)::int)
+                   OR (a.measure = 'csat' AND a.score <= \(settings.csatLowMax)::int)
                 """)
         }
         if weight(.openComplaint) > 0 {
             branches.append("""
-                SELECT k.client_id, 'open_complaint', \(weight(.openComplaint)),
+                SELECT k.client_id, 'open_complaint', \(weight(.openComplaint))::int,
                        jsonb_build_object('open_complaints', count(*), 'oldest_opened_on', min(k.opened_on))
                 FROM complaints k
-                WHERE k.status IN ('open', 'in_progress', 'disputed') AND k.opened_on <= current_date - \(settings.complaintOpenDays)
+                WHERE k.status IN ('open', 'in_progress', 'disputed') AND k.opened_on <= current_date - \(settings.complaintOpenDays)::int
                   AND \(fragment: only("k.client_id", client))
                 GROUP BY k.client_id
                 """)
@@ -75,13 +80,13 @@ public enum ChurnScorer {
         if weight(.paymentIncident) > 0 {
             // A late payment carries no incident date: it happened when paid (or was due).
             branches.append("""
-                SELECT m.client_id, 'payment_incident', \(weight(.paymentIncident)),
+                SELECT m.client_id, 'payment_incident', \(weight(.paymentIncident))::int,
                        jsonb_build_object('incidents', count(*),
                                           'last_incident', (array_agg(m.incident ORDER BY m.happened_on DESC, m.id DESC))[1],
                                           'last_incident_on', max(m.happened_on))
                 FROM (SELECT p.client_id, p.id, p.incident, coalesce(p.incident_on, p.paid_on, p.due_on) AS happened_on
                       FROM payments p WHERE p.incident <> 'none' AND \(fragment: only("p.client_id", client))) m
-                WHERE m.happened_on > current_date - \(settings.paymentIncidentDays) AND m.happened_on <= current_date
+                WHERE m.happened_on > current_date - \(settings.paymentIncidentDays)::int AND m.happened_on <= current_date
                 GROUP BY m.client_id
                 """)
         }
@@ -103,28 +108,28 @@ public enum ChurnScorer {
                             FROM purchases p WHERE p.purchased_on <= current_date AND \(fragment: only("p.buyer_id", client))) g
                       GROUP BY g.buyer_id) b
                 CROSS JOIN LATERAL (
-                    SELECT 'overdue_repeat_buyer' AS code, \(overdue) AS points,
+                    SELECT 'overdue_repeat_buyer' AS code, \(overdue)::int AS points,
                            jsonb_build_object('last_purchase_on', b.last_on, 'usual_interval_days', b.median_gap,
                                               'days_since_last_purchase', current_date - b.last_on) AS facts
-                    WHERE \(overdue) > 0 AND b.purchase_days >= \(settings.overdueMinPurchases)
+                    WHERE \(overdue)::int > 0 AND b.purchase_days >= \(settings.overdueMinPurchases)::int
                       AND current_date - b.last_on > b.median_gap * \(settings.overdueFactor)
                     UNION ALL
-                    SELECT 'falling_spend', \(falling),
+                    SELECT 'falling_spend', \(falling)::int,
                            jsonb_build_object('last_12_months', to_char(b.last_12, 'FM999999999990.00'),
                                               'previous_12_months', to_char(b.previous_12, 'FM999999999990.00'))
-                    WHERE \(falling) > 0 AND b.previous_12 > 0 AND b.last_12 <= b.previous_12 * (1 - \(settings.fallingSpendDrop))
+                    WHERE \(falling)::int > 0 AND b.previous_12 > 0 AND b.last_12 <= b.previous_12 * (1 - \(settings.fallingSpendDrop))
                 ) r
                 """)
         }
         if weight(.noContact) > 0 {
             branches.append("""
-                SELECT c.id, 'no_contact', \(weight(.noContact)), jsonb_build_object('last_contact_at', i.last_at)
+                SELECT c.id, 'no_contact', \(weight(.noContact))::int, jsonb_build_object('last_contact_at', i.last_at)
                 FROM clients c
                 LEFT JOIN (SELECT x.client_id, max(x.occurred_at) AS last_at FROM interactions x
                            WHERE \(fragment: only("x.client_id", client)) GROUP BY x.client_id) i ON i.client_id = c.id
                 WHERE c.category = 'actual_client' AND c.erased_at IS NULL AND \(fragment: only("c.id", client))
-                  AND c.created_at < now() - make_interval(days => \(settings.noContactDays))
-                  AND (i.last_at IS NULL OR i.last_at < now() - make_interval(days => \(settings.noContactDays)))
+                  AND c.created_at < now() - make_interval(days => \(settings.noContactDays)::int)
+                  AND (i.last_at IS NULL OR i.last_at < now() - make_interval(days => \(settings.noContactDays)::int))
                 """)
         }
         guard var union = branches.first else {
@@ -172,7 +177,7 @@ public enum ChurnScorer {
                 INSERT INTO churn_alerts (id, client_id, score, reasons, assigned_user_id)
                 SELECT churn_uuid7(), ch.client_id, ch.score, ch.reasons, c.assigned_user_id
                 FROM changed ch JOIN clients c ON c.id = ch.client_id
-                WHERE ch.old_score < \(threshold) AND ch.score >= \(threshold)
+                WHERE ch.old_score < \(threshold)::int AND ch.score >= \(threshold)::int
                 ON CONFLICT (client_id) WHERE state IN ('open', 'acknowledged') DO NOTHING
                 RETURNING id, client_id, score, assigned_user_id
             ),
@@ -185,10 +190,16 @@ public enum ChurnScorer {
                     'assigned_user_id', jsonb_build_object('before', NULL, 'after', r.assigned_user_id))
                 FROM raised r
                 RETURNING 1
+            ),
+            -- Each new alert's notification job, in this transaction (workers are woken once, after).
+            notified AS (
+                SELECT platform_api.enqueue_job(\(ChurnJobs.notify), jsonb_build_object('alert_id', r.id), NULL, 10,
+                                                \(ChurnJobs.notify + ":") || r.id::text, false)
+                FROM raised r
             )
             SELECT (SELECT count(*) FROM saved)::int, (SELECT count(*) FROM history)::int,
                    coalesce((SELECT array_agg(id ORDER BY id) FROM raised), '{}'::uuid[]),
-                   (SELECT count(*) FROM audited)::int
+                   (SELECT count(*) FROM audited)::int, (SELECT count(*) FROM notified)::int
             """
     }
 }

@@ -117,22 +117,19 @@ struct ChurnTests {
             #expect(patched.json["weight_open_complaint"] as? Int == 60)
             #expect(patched.json["overdue_factor"] as? Double == 2.5)
             #expect((patched.json["webhook_secret"] as? String)?.count == 64)
-        }
-        _ = try await h.scoreAll()
-        #expect(try await h.churn(id).score == 60)
-        try await h.test { client in
-            #expect(try await client.call(.patch, "/v1/churn/settings", key: key, json: #"{"weight_open_complaint": 0}"#).status == .ok)
-        }
-        _ = try await h.scoreAll()
-        #expect(try await h.churn(id).score == 0)
-        try await h.test { client in
+            _ = try await h.scoreAll()
+            #expect(try await h.churn(id).score == 60)
+            let off = try await client.call(.patch, "/v1/churn/settings", key: key, json: #"{"weight_open_complaint": 0}"#)
+            #expect(off.status == .ok, "\(off.text)")
+            _ = try await h.scoreAll()
+            #expect(try await h.churn(id).score == 0)
             let response = try await client.call(.get, "/v1/clients/\(id.auditID)/churn", key: key)
             #expect(response.status == .ok, "\(response.text)")
             #expect(response.json["score"] as? Int == 0)
             let history = response.json["history"] as? [[String: Any]] ?? []
             #expect(history.map { $0["score"] as? Int } == [0, 60])
+            #expect(try await h.audit("churn_settings", "settings").count == 2)
         }
-        #expect(try await h.audit("churn_settings", "settings").count == 2)
     }
 
     // MARK: Alerts
@@ -146,19 +143,18 @@ struct ChurnTests {
         let complaint = UUID()
         _ = try await h.sql(["INSERT INTO complaints (id, client_id, opened_on, category, status) VALUES (\(complaint), \(id), current_date - 30, 'delivery', 'open')"])
         try await h.test { client in
-            #expect(try await client.call(.patch, "/v1/churn/settings", key: key, json: #"{"alert_threshold": 40}"#).status == .ok)
-        }
-        #expect(try await h.scoreAll().raisedAlerts.isEmpty)  // 25 < 40
+            let patched = try await client.call(.patch, "/v1/churn/settings", key: key, json: #"{"alert_threshold": 40}"#)
+            #expect(patched.status == .ok, "\(patched.text)")
+            #expect(try await h.scoreAll().raisedAlerts.isEmpty)  // 25 < 40
 
-        // A payment incident adds 20: 45 crosses 40.
-        _ = try await h.sql(["INSERT INTO payments (id, client_id, amount, due_on, incident, incident_on) VALUES (\(UUID()), \(id), 50, current_date - 20, 'rejected', current_date - 10)"])
-        let first = try await h.score(id).raisedAlerts
-        #expect(first.count == 1)
-        // Staying above: nothing new, even with a higher score.
-        _ = try await h.sql(["UPDATE churn_settings SET weight_open_complaint = 50"])
-        #expect(try await h.scoreAll().raisedAlerts.isEmpty)
+            // A payment incident adds 20: 45 crosses 40.
+            _ = try await h.sql(["INSERT INTO payments (id, client_id, amount, due_on, incident, incident_on) VALUES (\(UUID()), \(id), 50, current_date - 20, 'rejected', current_date - 10)"])
+            let first = try await h.score(id).raisedAlerts
+            #expect(first.count == 1)
+            // Staying above: nothing new, even with a higher score.
+            _ = try await h.sql(["UPDATE churn_settings SET weight_open_complaint = 50"])
+            #expect(try await h.scoreAll().raisedAlerts.isEmpty)
 
-        try await h.test { client in
             let path = "/v1/alerts/\(first[0].auditID)"
             let alert = try await client.call(.get, path, key: key)
             #expect(alert.status == .ok, "\(alert.text)")
@@ -175,28 +171,24 @@ struct ChurnTests {
             #expect(acknowledged.status == .ok, "\(acknowledged.text)")
             #expect(acknowledged.json["state"] as? String == "acknowledged")
             #expect(try await client.call(.post, "\(path)/acknowledge", key: key).status == .conflict)
-        }
-        // Down below the threshold and up again while acknowledged: still that one alert.
-        _ = try await h.sql(["UPDATE complaints SET status = 'resolved', resolved_on = current_date WHERE id = \(complaint)"])
-        _ = try await h.score(id)
-        _ = try await h.sql(["UPDATE complaints SET status = 'disputed', resolved_on = NULL WHERE id = \(complaint)"])
-        #expect(try await h.score(id).raisedAlerts.isEmpty)
+            // Down below the threshold and up again while acknowledged: still that one alert.
+            _ = try await h.sql(["UPDATE complaints SET status = 'resolved', resolved_on = current_date WHERE id = \(complaint)"])
+            _ = try await h.score(id)
+            _ = try await h.sql(["UPDATE complaints SET status = 'disputed', resolved_on = NULL WHERE id = \(complaint)"])
+            #expect(try await h.score(id).raisedAlerts.isEmpty)
 
-        try await h.test { client in
             let resolved = try await client.call(.post, "/v1/alerts/\(first[0].auditID)/resolve", key: key, json: #"{"note": "called, gesture made"}"#)
             #expect(resolved.status == .ok, "\(resolved.text)")
             #expect(resolved.json["state"] as? String == "resolved")
             #expect(resolved.json["note"] as? String == "called, gesture made")
             #expect(try await client.call(.post, "/v1/alerts/\(first[0].auditID)/lose", key: key,
                                           json: #"{"exit_reason": "price"}"#).status == .conflict)
-        }
-        // Resolved: the next crossing raises a new alert.
-        _ = try await h.sql(["UPDATE complaints SET status = 'resolved', resolved_on = current_date WHERE id = \(complaint)"])
-        _ = try await h.score(id)
-        _ = try await h.sql(["UPDATE complaints SET status = 'open', resolved_on = NULL WHERE id = \(complaint)"])
-        let second = try await h.score(id).raisedAlerts
-        #expect(second.count == 1 && second != first)
-        try await h.test { client in
+            // Resolved: the next crossing raises a new alert.
+            _ = try await h.sql(["UPDATE complaints SET status = 'resolved', resolved_on = current_date WHERE id = \(complaint)"])
+            _ = try await h.score(id)
+            _ = try await h.sql(["UPDATE complaints SET status = 'open', resolved_on = NULL WHERE id = \(complaint)"])
+            let second = try await h.score(id).raisedAlerts
+            #expect(second.count == 1 && second != first)
             let open = try await client.call(.get, "/v1/alerts?state=open&client_id=\(id.auditID)", key: key)
             #expect((open.json["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [second[0].auditID])
             let all = try await client.call(.get, "/v1/alerts?client_id=\(id.auditID)&limit=1", key: key)
@@ -213,8 +205,8 @@ struct ChurnTests {
             let risky = try await client.call(.get, "/v1/clients?churn_risk=70", key: key)
             #expect((risky.json["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [id.auditID])
             #expect(try await client.call(.get, "/v1/clients?churn_risk=0", key: key).status == .badRequest)
+            #expect(try await h.audit("churn_alert", first[0].auditID).map(\.0) == ["create", "acknowledge", "resolve"])
         }
-        #expect(try await h.audit("churn_alert", first[0].auditID).map(\.0) == ["create", "acknowledge", "resolve"])
     }
 
     @Test("losing a client records the exit reason and makes them a former client with it")
@@ -241,10 +233,10 @@ struct ChurnTests {
             let latest = (history.json["items"] as? [[String: Any]])?.first
             #expect(latest?["to_category"] as? String == "former_client")
             #expect(latest?["from_category"] as? String == "actual_client")
+            // A former client is no longer scored: back to 0.
+            _ = try await h.scoreAll()
+            #expect(try await h.churn(alert.client).score == 0)
         }
-        // A former client is no longer scored: back to 0.
-        _ = try await h.scoreAll()
-        #expect(try await h.churn(alert.client).score == 0)
     }
 
     @Test("agents read their own clients' alerts only and cannot act; viewers read; other tenants see nothing")
@@ -312,6 +304,34 @@ struct ChurnTests {
         }
     }
 
+    // MARK: Jobs
+
+    @Test("a complaint opened or a payment incident enqueues the client's rescore in its own transaction")
+    func rescoreEnqueued() async throws {
+        let h = harness, key = h.keyA
+        let scope = try await h.scopeA()
+        let id = try await h.actualClient()
+        struct RolledBack: Error {}
+        let changes = try JSONDecoder().decode(ComplaintChanges.self, from: Data(#"{"client_id": "\#(id.auditID)", "category": "delivery"}"#.utf8))
+        await #expect(throws: RolledBack.self) {
+            try await h.database.withTenantTransaction(scope) { session in
+                _ = try await ComplaintRepository(database: h.database).create(changes, as: .system(scope, label: "test"), in: session)
+                throw RolledBack()
+            }
+        }
+        #expect(try await h.rescoreJobs(id) == 0)
+        let calm = try await h.actualClient()
+        try await h.test { client in
+            _ = try await client.create("/v1/complaints", key: key, #"{"client_id": "\#(id.auditID)", "category": "delivery"}"#)
+            _ = try await client.create("/v1/payments", key: key,
+                #"{"client_id": "\#(id.auditID)", "amount": "40", "due_on": "2026-01-10", "incident": "rejected", "incident_on": "2026-01-12"}"#)
+            // One pending job per client, whatever the number of events.
+            #expect(try await h.rescoreJobs(id) == 1)
+            _ = try await client.create("/v1/payments", key: key, #"{"client_id": "\#(calm.auditID)", "amount": "40", "due_on": "2026-01-10"}"#)
+            #expect(try await h.rescoreJobs(calm) == 0)
+        }
+    }
+
     // MARK: Notifications
 
     @Test("a new alert's webhook is sent once, even when its job runs twice; no URL: skipped")
@@ -326,14 +346,14 @@ struct ChurnTests {
         let loud = try await h.raiseAlert()
         #expect(try await notifications.notify(alertID: loud.alert, scope: scope) == .sent)
         #expect(try await notifications.notify(alertID: loud.alert, scope: scope) == .sent)
-        #expect(notifier.webhooks.withLock { $0 } == [loud.alert])
+        #expect(notifier.sentWebhooks == [loud.alert])
         // Users with pending alerts get one digest a day.
         let (agent, _) = try await h.member(.agent)
         let assigned = try await h.raiseAlert(assignTo: agent.id)
         let day = PostgresDate(year: 2026, month: 3, day: 2)
         #expect(try await notifications.sendDigests(scope: scope, on: day) == 1)
         #expect(try await notifications.sendDigests(scope: scope, on: day) == 0)
-        #expect(notifier.digests.withLock { $0 } == [[assigned.alert]])
+        #expect(notifier.sentDigests == [[assigned.alert]])
     }
 }
 
@@ -341,6 +361,8 @@ struct ChurnTests {
 final class RecordingNotifier: AlertNotifier {
     let webhooks = Mutex<[UUID]>([])
     let digests = Mutex<[[UUID]]>([])
+    var sentWebhooks: [UUID] { webhooks.withLock { $0 } }
+    var sentDigests: [[UUID]] { digests.withLock { $0 } }
 
     func sendWebhook(_ alert: AlertWebhookPayload, to url: String, secret: String, deliveryID: String) async throws {
         #expect(url == "https://hooks.example.fr/churn" && secret.count == 64)
@@ -366,8 +388,14 @@ extension APIHarness {
     func purchases(_ client: UUID, daysAgo: [Int], amount: Int?, amounts: [Int] = []) -> [PostgresQuery] {
         daysAgo.enumerated().map { index, days in
             let value = amount ?? amounts[index]
-            return "INSERT INTO purchases (id, buyer_id, purchased_on, amount) VALUES (\(UUID()), \(client), current_date - \(days), \(value))"
+            return "INSERT INTO purchases (id, buyer_id, purchased_on, amount) VALUES (\(UUID()), \(client), current_date - \(days)::int, \(value))"
         }
+    }
+
+    /// Queued `churn.rescore` jobs of the client.
+    func rescoreJobs(_ client: UUID) async throws -> Int {
+        try await database.query("SELECT count(*)::int FROM platform.jobs WHERE unique_key = \("churn.rescore:" + client.auditID)")[0]
+            .decode(Int.self, at: 0)
     }
 
     func scoreAll() async throws -> ChurnRun {
