@@ -35,7 +35,7 @@ SCHEMA=$("${PSQL[@]}" -c "SELECT schema_name FROM platform.tenants WHERE slug = 
 echo "== machine: $(nproc) cores; load: $(uptime | sed 's/.*load average: //')"
 echo "== tenant: $("${PSQL[@]}" -c "SET search_path = $SCHEMA; SELECT format('%s clients (%s actual), %s purchases, %s interactions, %s complaints, %s payments', (SELECT count(*) FROM clients), (SELECT count(*) FROM clients WHERE category = 'actual_client'), (SELECT count(*) FROM purchases), (SELECT count(*) FROM interactions), (SELECT count(*) FROM complaints), (SELECT count(*) FROM payments))")"
 "${PSQL[@]}" -c "SET search_path = $SCHEMA; TRUNCATE churn_notifications, churn_alerts, churn_score_history, churn_scores; UPDATE churn_settings SET last_scored_at = NULL"
-"${PSQL[@]}" -c "SET search_path = $SCHEMA; VACUUM ANALYZE churn_scores, churn_score_history, churn_alerts"
+"${PSQL[@]}" -c "VACUUM ANALYZE $SCHEMA.churn_scores, $SCHEMA.churn_score_history, $SCHEMA.churn_alerts"
 echo "== scoring the whole tenant, ${BENCH_RUNS:-2} runs (load: $(uptime | sed 's/.*load average: //'))"
 "$BIN/clientele-bench" churn-score --tenant scale-0 --runs "${BENCH_RUNS:-2}" --sql sql
 echo "== scores: $("${PSQL[@]}" -c "SET search_path = $SCHEMA; SELECT format('%s clients with a score above 0, %s at or above the threshold, %s open alerts', count(*) FILTER (WHERE score > 0), count(*) FILTER (WHERE score >= (SELECT alert_threshold FROM churn_settings)), (SELECT count(*) FROM churn_alerts WHERE state = 'open')) FROM churn_scores")"
