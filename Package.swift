@@ -9,6 +9,7 @@ import PackageDescription
 //   Jobs           the job queue in PostgreSQL and its worker
 //   Delivery       email over SMTP and signed webhooks: no PostgreSQL, no tenants, no jobs
 //   ClientBase     the domain: the client base of each tenant
+//   Churn          churn risk scores, alerts and their notifications
 //   HTTPAPI        the HTTP server (Hummingbird)
 //   clientele      the executable: server and admin CLI
 let swiftSettings: [SwiftSetting] = [
@@ -95,13 +96,18 @@ let package = Package(
         ),
         .target(
             name: "ClientBase",
-            dependencies: ["Postgres", "Tenancy"],
+            dependencies: ["Postgres", "Tenancy", "Jobs"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Churn",
+            dependencies: ["Postgres", "Tenancy", "Jobs", "ClientBase"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "Postgres", "Tenancy", "Jobs", "ClientBase",
+                "Postgres", "Tenancy", "Jobs", "ClientBase", "Churn",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -117,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "clientele",
             dependencies: [
-                "Postgres", "LocalPostgres", "Tenancy", "Jobs", "ClientBase", "HTTPAPI",
+                "Postgres", "LocalPostgres", "Tenancy", "Jobs", "ClientBase", "Churn", "HTTPAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -131,7 +137,7 @@ let package = Package(
         .executableTarget(
             name: "clientele-bench",
             dependencies: [
-                "Postgres", "LocalPostgres", "Tenancy", "Jobs", "ClientBase",
+                "Postgres", "LocalPostgres", "Tenancy", "Jobs", "ClientBase", "Churn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -177,7 +183,7 @@ let package = Package(
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
-                "HTTPAPI", "Tenancy", "Jobs", "ClientBase", "TestSupport",
+                "HTTPAPI", "Tenancy", "Jobs", "ClientBase", "Churn", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -118,48 +118,60 @@ public struct ClientRepository: Sendable {
         try actor.require(.writeClients)
         return try await mappingConstraints {
             try await database.withTenantTransaction(actor.scope) { session in
-                let locked: PostgresQuery = """
-                    SELECT \(fragment: Client.columns) FROM clients
-                    WHERE id = \(id) AND \(fragment: actor.access.condition()) FOR UPDATE
-                    """
-                let found = try await session.pipeline(
-                    changes.needsCustomFieldDefinitions ? [locked, CustomFieldRepository.selectAll] : [locked])
-                guard let row = found[0].first else { throw Self.notFound(id) }
-                let definitions = found.count > 1 ? try found[1].map(CustomField.init(row:)) : []
-                let before = try Client(row: row)
-                if let expected, !expected.contains(before.revision) {
-                    throw ClientBaseError(.staleRevision,
-                        "the client changed since you read it (it is now at revision \(before.revision)); read it again and reapply your change")
-                }
-                var client = before
-                try changes.apply(to: &client, now: Date(), definitions: definitions)
-                if actor.role == .agent, client.assignedUserID != before.assignedUserID {
-                    throw Self.assignmentForbidden
-                }
-                let newIdentifiers = client.email != before.email || client.phone != before.phone || client.siren != before.siren
-                if newIdentifiers, !allowDuplicate,
-                   let duplicates = try await DuplicateClients.sameIdentifiers(as: client, as: actor, in: session) {
-                    throw duplicates
-                }
-                let moved = client.category != before.category
-                var statements: [PostgresQuery] = [
-                    """
-                    UPDATE clients SET (\(fragment: Client.writtenColumns)) = ROW(\(fragment: client.writtenValues)),
-                        category_since = CASE WHEN \(moved) THEN now() ELSE category_since END,
-                        revision = revision + 1, updated_at = now()
-                    WHERE id = \(id)
-                    RETURNING \(fragment: Client.columns)
-                    """,
-                ]
-                if moved {
-                    statements.append(Self.recordChange(
-                        of: id, from: before.category, to: client.category, reason: client.categoryReason, author: actor.label))
-                }
-                statements.append(AuditLog.entry(by: actor, action: "update", entity: "client", id: id.auditID,
-                                                  before: before.auditSnapshot, after: client.auditSnapshot))
-                let saved = try await session.pipeline(statements)
-                return try Client(row: saved[0][0])
+                try await update(id, changes, as: actor, ifRevisionIn: expected, allowDuplicate: allowDuplicate, in: session)
             }
+        }
+    }
+
+    /// The same, inside the caller's tenant transaction (a churn alert marked lost makes its
+    /// client a former client in the alert's transaction).
+    public func update(
+        _ id: UUID, _ changes: ClientChanges, as actor: Actor, ifRevisionIn expected: Set<Int>? = nil,
+        allowDuplicate: Bool = false, in session: PostgresSession
+    ) async throws -> Client {
+        try actor.require(.writeClients)
+        return try await mappingConstraints {
+            let locked: PostgresQuery = """
+                SELECT \(fragment: Client.columns) FROM clients
+                WHERE id = \(id) AND \(fragment: actor.access.condition()) FOR UPDATE
+                """
+            let found = try await session.pipeline(
+                changes.needsCustomFieldDefinitions ? [locked, CustomFieldRepository.selectAll] : [locked])
+            guard let row = found[0].first else { throw Self.notFound(id) }
+            let definitions = found.count > 1 ? try found[1].map(CustomField.init(row:)) : []
+            let before = try Client(row: row)
+            if let expected, !expected.contains(before.revision) {
+                throw ClientBaseError(.staleRevision,
+                    "the client changed since you read it (it is now at revision \(before.revision)); read it again and reapply your change")
+            }
+            var client = before
+            try changes.apply(to: &client, now: Date(), definitions: definitions)
+            if actor.role == .agent, client.assignedUserID != before.assignedUserID {
+                throw Self.assignmentForbidden
+            }
+            let newIdentifiers = client.email != before.email || client.phone != before.phone || client.siren != before.siren
+            if newIdentifiers, !allowDuplicate,
+               let duplicates = try await DuplicateClients.sameIdentifiers(as: client, as: actor, in: session) {
+                throw duplicates
+            }
+            let moved = client.category != before.category
+            var statements: [PostgresQuery] = [
+                """
+                UPDATE clients SET (\(fragment: Client.writtenColumns)) = ROW(\(fragment: client.writtenValues)),
+                    category_since = CASE WHEN \(moved) THEN now() ELSE category_since END,
+                    revision = revision + 1, updated_at = now()
+                WHERE id = \(id)
+                RETURNING \(fragment: Client.columns)
+                """,
+            ]
+            if moved {
+                statements.append(Self.recordChange(
+                    of: id, from: before.category, to: client.category, reason: client.categoryReason, author: actor.label))
+            }
+            statements.append(AuditLog.entry(by: actor, action: "update", entity: "client", id: id.auditID,
+                                              before: before.auditSnapshot, after: client.auditSnapshot))
+            let saved = try await session.pipeline(statements)
+            return try Client(row: saved[0][0])
         }
     }
 

@@ -33,6 +33,8 @@ public struct ClientListQuery: Sendable {
     public var lastPurchaseTo: PostgresDate?
     /// Only relative non-consumers whose follow-up date has come.
     public var dueForFollowUp: Bool
+    /// Only clients whose churn-risk score (churn_scores, 0 without a row) is at least this (1-100).
+    public var minimumChurnRisk: Int?
     /// Words of names, legal names, emails or phones; accents and small typos tolerated.
     public var search: String?
     public var sort: Sort
@@ -137,6 +139,9 @@ extension ClientRepository {
         if let to = query.lastPurchaseTo { conditions.append("last_purchase_on <= \(to)") }
         if query.dueForFollowUp {
             conditions.append("category = 'relative_non_consumer' AND follow_up_on <= current_date")
+        }
+        if let risk = query.minimumChurnRisk {
+            conditions.append("EXISTS (SELECT 1 FROM churn_scores s WHERE s.client_id = clients.id AND s.score >= \(risk))")
         }
         var rank: PostgresQuery?
         if let search = query.search {

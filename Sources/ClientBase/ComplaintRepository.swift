@@ -39,6 +39,9 @@ public struct ComplaintRepository: RecordRepository {
                 AuditLog.entry(by: actor, action: "create", entity: Self.entity, id: complaint.id.auditID,
                                before: nil, after: complaint.auditSnapshot),
             ])
+            if complaint.resolvedOn == nil {
+                try await ChurnRescore.enqueue(client: complaint.clientID, in: session)
+            }
             return try Complaint(row: rows[0][0])
         }
     }

@@ -41,6 +41,9 @@ public struct PaymentRepository: RecordRepository {
                 AuditLog.entry(by: actor, action: "create", entity: Self.entity, id: payment.id.auditID,
                                before: nil, after: payment.auditSnapshot),
             ])
+            if payment.incident != .none {
+                try await ChurnRescore.enqueue(client: payment.clientID, in: session)
+            }
             return try Payment(row: rows[0][0])
         }
     }
@@ -101,6 +104,12 @@ public struct PaymentRepository: RecordRepository {
                     AuditLog.entry(by: actor, action: "update", entity: Self.entity, id: id.auditID,
                                    before: before.auditSnapshot, after: payment.auditSnapshot),
                 ])
+                // An incident set or changed moves the churn risk (of the client it now names).
+                if payment.incident != .none,
+                   payment.incident != before.incident || payment.incidentOn != before.incidentOn
+                    || payment.clientID != before.clientID || payment.paidOn != before.paidOn {
+                    try await ChurnRescore.enqueue(client: payment.clientID, in: session)
+                }
                 return try Payment(row: rows[0][0])
             }
         }

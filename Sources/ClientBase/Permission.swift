@@ -27,12 +27,15 @@ public enum Permission: String, Sendable, CaseIterable {
     case readAudit
     /// See and manage the tenant's jobs, surveys and alerts settings.
     case manageJobs
+    /// Handle churn alerts (acknowledge, resolve, lose) and change the churn settings. Reading
+    /// alerts and scores is `readClients` (an agent: their own clients' only).
+    case manageAlerts
 
     public func allows(_ role: AccessRole) -> Bool {
         switch self {
         case .readClients: true
         case .writeClients: role != .viewer
-        case .deleteClients, .runAnalytics, .bulkData, .manageJobs, .readUsers: [.owner, .admin, .manager].contains(role)
+        case .deleteClients, .runAnalytics, .bulkData, .manageJobs, .readUsers, .manageAlerts: [.owner, .admin, .manager].contains(role)
         case .dataRights, .manageUsers, .readAudit: [.owner, .admin].contains(role)
         }
     }
@@ -50,6 +53,7 @@ public enum Permission: String, Sendable, CaseIterable {
         case .manageUsers: "manage users and API keys"
         case .readAudit: "read the audit log"
         case .manageJobs: "manage jobs"
+        case .manageAlerts: "handle churn alerts or change the churn settings"
         }
     }
 }

@@ -75,6 +75,7 @@ public struct APIServer: Sendable {
         TimelineRoutes(repository: TimelineRepository(database: database)).register(on: v1.group("clients"))
         AroundThePurchaseRoutes.register(on: v1, database: database)
         AnalyticsRoutes.register(on: v1, database: database)
+        ChurnRoutes.register(on: v1, database: database)
         JobRoutes(queue: JobQueue(client: database)).register(on: v1.group("jobs"))
         DataRightsRoutes(repository: DataRightsRepository(database: database)).register(on: v1.group("clients"))
         ImportRoutes(clients: ClientImporter(database: database), purchases: PurchaseImporter(database: database))

@@ -145,7 +145,7 @@ struct ClientRoutes {
     static let listParameters: Set<String> = [
         "limit", "cursor", "sort", "q", "kind", "category", "tag", "city", "postal_code", "assigned_user_id",
         "consent_surveys", "consent_marketing", "first_purchase_from", "first_purchase_to",
-        "last_purchase_from", "last_purchase_to", "due_for_follow_up",
+        "last_purchase_from", "last_purchase_to", "due_for_follow_up", "churn_risk",
     ]
 
     static func listQuery(_ parameters: FlatDictionary<Substring, Substring>) throws -> ClientListQuery {
@@ -184,6 +184,7 @@ struct ClientRoutes {
         query.lastPurchaseFrom = try QueryParameters.date(parameters, "last_purchase_from")
         query.lastPurchaseTo = try QueryParameters.date(parameters, "last_purchase_to")
         query.dueForFollowUp = try QueryParameters.bool(parameters, "due_for_follow_up") ?? false
+        query.minimumChurnRisk = try QueryParameters.integer(parameters, "churn_risk", in: 1...100)
         if let search = parameters.get("q") {
             let text = search.trimmingCharacters(in: .whitespacesAndNewlines)
             guard text.count <= 200, ClientListQuery.isSearchable(text) else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Churn
 import Foundation
 import LocalPostgres
 import Logging
@@ -11,7 +12,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clientele-bench",
         abstract: "Benchmark helpers (see bench/).",
-        subcommands: [Provision.self, Seed.self, MigrateMany.self, EnqueueJobs.self, JobPgbenchScript.self]
+        subcommands: [Provision.self, Seed.self, MigrateMany.self, EnqueueJobs.self, JobPgbenchScript.self, ChurnScore.self]
     )
 }
 
@@ -123,6 +124,27 @@ struct MigrateMany: AsyncParsableCommand {
         let report = try await migrator.migrateAll(concurrency: concurrency)
         let elapsed = migrateStart.duration(to: .now)
         print("migrate: \(report.tenantsMigrated.count) tenants migrated, \(report.failures.count) failed, in \(ms(elapsed)) ms (concurrency \(concurrency))")
+        await client.shutdown()
+    }
+}
+
+/// Scores every client of one tenant for churn risk, as the nightly job does, and prints each
+/// run's time and what it wrote.
+struct ChurnScore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "churn-score")
+    @OptionGroup var connection: Connection
+    @Option var tenant: String
+    @Option var runs = 2
+
+    func run() async throws {
+        let (client, migrations, logger) = try connection.open(connections: 2)
+        let scope = TenantScope(try await TenantDirectory(client: client, migrations: migrations, logger: logger).find(slug: tenant))
+        for index in 1...runs {
+            let start = ContinuousClock.now
+            let run = try await client.withTenantTransaction(scope) { try await ChurnScorer.score(client: nil, in: $0) }
+            print("run \(index): \(ms(start.duration(to: .now))) ms: \(run.changedScores) scores written, "
+                  + "\(run.changedHistory) history rows, \(run.raisedAlerts.count) alerts raised")
+        }
         await client.shutdown()
     }
 }

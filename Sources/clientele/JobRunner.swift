@@ -1,3 +1,4 @@
+import Churn
 import Foundation
 import CoreMetrics
 import Jobs
@@ -42,10 +43,13 @@ enum JobRunner {
     }
 
     static func handlers() -> [String: JobHandler] {
-        [
+        let own: [String: JobHandler] = [
             // Does nothing: for benchmarks and for checking that workers run.
             "noop": { _ in },
         ]
+        // Churn scoring and alerts; notifications go nowhere until the Delivery layer's
+        // AlertNotifier is passed here (they are recorded as failed, with that reason).
+        return own.merging(ChurnJobs.handlers(notifier: NoAlertNotifier())) { $1 }
     }
 
     /// For bench/jobs.sh only: a job that takes `ms` milliseconds (a stand-in for real work).
