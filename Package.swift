@@ -8,6 +8,7 @@ import PackageDescription
 //   Tenancy        tenant catalogue, provisioning, API keys, migrations
 //   Jobs           the job queue in PostgreSQL and its worker
 //   ClientBase     the domain: the client base of each tenant
+//   Surveys        satisfaction survey campaigns: invitations, delivery, answers, results
 //   HTTPAPI        the HTTP server (Hummingbird)
 //   clientele      the executable: server and admin CLI
 let swiftSettings: [SwiftSetting] = [
@@ -79,13 +80,21 @@ let package = Package(
         ),
         .target(
             name: "ClientBase",
-            dependencies: ["Postgres", "Tenancy"],
+            dependencies: ["Postgres", "Tenancy", "Jobs"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Surveys",
+            dependencies: [
+                "Postgres", "Tenancy", "Jobs", "ClientBase",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "Postgres", "Tenancy", "Jobs", "ClientBase",
+                "Postgres", "Tenancy", "Jobs", "ClientBase", "Surveys",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -151,7 +160,7 @@ let package = Package(
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
-                "HTTPAPI", "Tenancy", "Jobs", "ClientBase", "TestSupport",
+                "HTTPAPI", "Tenancy", "Jobs", "ClientBase", "Surveys", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -27,12 +27,15 @@ public enum Permission: String, Sendable, CaseIterable {
     case readAudit
     /// See and manage the tenant's jobs, surveys and alerts settings.
     case manageJobs
+    /// Create and change survey campaigns and the survey rules, send a campaign, read its
+    /// results (every role that reads clients reads the campaigns themselves).
+    case manageSurveys
 
     public func allows(_ role: AccessRole) -> Bool {
         switch self {
         case .readClients: true
         case .writeClients: role != .viewer
-        case .deleteClients, .runAnalytics, .bulkData, .manageJobs, .readUsers: [.owner, .admin, .manager].contains(role)
+        case .deleteClients, .runAnalytics, .bulkData, .manageJobs, .manageSurveys, .readUsers: [.owner, .admin, .manager].contains(role)
         case .dataRights, .manageUsers, .readAudit: [.owner, .admin].contains(role)
         }
     }
@@ -50,6 +53,7 @@ public enum Permission: String, Sendable, CaseIterable {
         case .manageUsers: "manage users and API keys"
         case .readAudit: "read the audit log"
         case .manageJobs: "manage jobs"
+        case .manageSurveys: "manage survey campaigns"
         }
     }
 }
