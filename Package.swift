@@ -72,8 +72,9 @@ let package = Package(
         .target(
             name: "Jobs",
             dependencies: [
-                "Postgres",
+                "Postgres", "Tenancy",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

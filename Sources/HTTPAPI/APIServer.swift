@@ -87,11 +87,15 @@ public struct APIServer: Sendable {
     }
 
     /// The application, with the pool and the auth listener as services shut down after it.
-    public func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    /// `background` services (the job worker) stop after the HTTP server and before the pool.
+    public func makeApplication(
+        background: [any Service] = [],
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
         Application(
             router: makeRouter(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "clientele"),
-            services: [database, authenticator, HasherLifetime(hasher: users.hasher)],
+            services: [database, authenticator, HasherLifetime(hasher: users.hasher)] + background,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }

@@ -238,7 +238,11 @@ struct JSONWriter {
         bytes.append(contentsOf: text.utf8)
     }
 
-    /// Today's date in UTC (the follow-up dates are calendar dates).
+    /// JSON that PostgreSQL wrote (a jsonb column's text): already valid, copied as is.
+    mutating func json(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
     mutating func raw(_ text: StaticString) {
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }

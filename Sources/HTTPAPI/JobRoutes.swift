@@ -103,12 +103,15 @@ extension JSONWriter {
     mutating func write(_ job: JobRecord) {
         raw("{\"attempts\":"); ascii(String(job.attempts))
         raw(",\"created_at\":"); date(job.createdAt)
+        // Written by PostgreSQL (jsonb): [{"at": …, "error": …, "attempt": …}, …]
+        raw(",\"errors\":"); json(job.errorsJSON)
         raw(",\"finished_at\":"); if let at = job.finishedAt { date(at) } else { raw("null") }
         raw(",\"id\":"); ascii(String(job.id))
         raw(",\"kind\":"); string(job.kind)
         raw(",\"last_error\":"); string(job.lastError)
         raw(",\"max_attempts\":"); ascii(String(job.maxAttempts))
         raw(",\"run_at\":"); date(job.runAt)
+        raw(",\"started_at\":"); if let at = job.startedAt { date(at) } else { raw("null") }
         raw(",\"state\":"); string(job.state.rawValue)
         raw("}")
     }

@@ -9,11 +9,16 @@ public struct Job: Sendable, Hashable {
     public var kind: String
     /// JSON text; decode it with `payload(as:)`.
     public var payloadJSON: String
-    /// This run's number, from 1.
+    /// This run's number, from 1. With the worker's id it is the lease: a job rescued and
+    /// claimed again has a new attempt number, so the earlier holder can change nothing.
     public var attempt: Int
     public var maxAttempts: Int
+    /// How long the job waited between its due time and this run's start, in seconds.
+    public var waited: Double
 
-    static let columns: PostgresQuery = "id, tenant_id, kind, payload, attempts, max_attempts"
+    static let columns: PostgresQuery = """
+        id, tenant_id, kind, payload, attempts, max_attempts, extract(epoch FROM started_at - run_at)::float8
+        """
 
     init(row: PostgresRow) throws {
         id = try row.decode(at: 0)
@@ -22,6 +27,7 @@ public struct Job: Sendable, Hashable {
         payloadJSON = try row.decode(PostgresJSONValue.self, at: 3).text
         attempt = try row.decode(at: 4)
         maxAttempts = try row.decode(at: 5)
+        waited = max(0, try row.decode(at: 6))
     }
 
     public func payload<T: Decodable>(as type: T.Type) throws -> T {
@@ -36,7 +42,7 @@ public struct NewJob: Sendable {
     public var tenantID: Int64?
     public var runAt: Date?
     public var maxAttempts: Int
-    /// At most one queued or running job per key: enqueueing a second one does nothing.
+    /// At most one queued or running job per key (and tenant): enqueueing a second one does nothing.
     public var uniqueKey: String?
 
     public init(
@@ -52,7 +58,22 @@ public struct NewJob: Sendable {
     }
 }
 
-/// Where a job stands.
+/// Where a job stands. Queued and running jobs are in `platform.jobs`, the table workers claim
+/// from; finished ones (succeeded, discarded, cancelled) in `platform.job_history`.
 public enum JobState: String, Sendable, CaseIterable, PostgresDecodable, PostgresEncodable {
-    case queued, running, succeeded, dead, cancelled
+    case queued, running, succeeded, discarded, cancelled
+}
+
+/// Thrown by a handler for a failure that retrying cannot fix: the job is discarded at once.
+public struct JobDiscard: Error, CustomStringConvertible, Sendable {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// The worker no longer holds the job (its lease ran out and it was rescued, or it was
+/// finished elsewhere): what the handler tried to commit with its completion was rolled back.
+public struct JobLeaseLost: Error, CustomStringConvertible, Sendable {
+    public var jobID: Int64
+    public var description: String { "job \(jobID) is no longer held by this worker; its changes were rolled back" }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Postgres
 
-/// A job as operators and tenants see it.
+/// A job as operators and tenants see it, pending or finished.
 public struct JobRecord: Sendable {
     public var id: Int64
     public var tenantID: Int64?
@@ -11,11 +11,19 @@ public struct JobRecord: Sendable {
     public var maxAttempts: Int
     public var runAt: Date
     public var createdAt: Date
+    public var startedAt: Date?
     public var finishedAt: Date?
     public var lastError: String?
+    /// Every failed attempt, oldest first: a JSON array of {attempt, at, error}.
+    public var errorsJSON: String
 
-    static let columns: PostgresQuery =
-        "id, tenant_id, kind, state, attempts, max_attempts, run_at, created_at, finished_at, last_error"
+    /// The columns of both tables, in this order (`platform.jobs` has no finished_at).
+    static func columns(finished: Bool) -> PostgresQuery {
+        """
+        id, tenant_id, kind, state, attempts, max_attempts, run_at, created_at, started_at,
+        \(unescaped: finished ? "finished_at" : "NULL::timestamptz"), last_error, errors
+        """
+    }
 
     init(row: PostgresRow) throws {
         id = try row.decode(at: 0)
@@ -26,8 +34,10 @@ public struct JobRecord: Sendable {
         maxAttempts = try row.decode(at: 5)
         runAt = try row.decode(at: 6)
         createdAt = try row.decode(at: 7)
-        finishedAt = try row.decode(at: 8)
-        lastError = try row.decode(at: 9)
+        startedAt = try row.decode(at: 8)
+        finishedAt = try row.decode(at: 9)
+        lastError = try row.decode(at: 10)
+        errorsJSON = try row.decode(PostgresJSONValue.self, at: 11).text
     }
 }
 
@@ -35,28 +45,38 @@ public struct JobRecord: Sendable {
 public struct JobStateConflict: Error, Sendable {
     public var job: JobRecord
     public var action: String
-    public var message: String { "job \(job.id) is \(job.state.rawValue); it cannot be \(action)" }
+    public var reason: String?
+    public var message: String { reason ?? "job \(job.id) is \(job.state.rawValue); it cannot be \(action)" }
 }
 
 /// Listing, cancelling, retrying and snoozing jobs. `tenantID` scopes each call to one tenant's
 /// jobs (the API); nil reaches every job (the operator's CLI). Every change is one guarded
 /// statement, so it cannot undo what a worker did meanwhile.
 extension JobQueue {
-    /// Newest first; `before` is the last id of the previous page.
+    /// Newest first, pending and finished; `before` is the last id of the previous page.
     public func list(tenantID: Int64?, state: JobState? = nil, kind: String? = nil, limit: Int = 50, before: Int64? = nil) async throws -> [JobRecord] {
-        try await client.query("""
-            SELECT \(fragment: JobRecord.columns) FROM platform.jobs
-            WHERE (\(tenantID)::bigint IS NULL OR tenant_id = \(tenantID))
-              AND (\(state)::text IS NULL OR state = \(state))
-              AND (\(kind)::text IS NULL OR kind = \(kind))
-              AND (\(before)::bigint IS NULL OR id < \(before))
+        let filter: PostgresQuery = """
+            (\(tenantID)::bigint IS NULL OR tenant_id = \(tenantID))
+            AND (\(state)::text IS NULL OR state = \(state))
+            AND (\(kind)::text IS NULL OR kind = \(kind))
+            AND (\(before)::bigint IS NULL OR id < \(before))
+            """
+        return try await client.query("""
+            (SELECT \(fragment: JobRecord.columns(finished: false)) FROM platform.jobs
+             WHERE \(fragment: filter) ORDER BY id DESC LIMIT \(limit))
+            UNION ALL
+            (SELECT \(fragment: JobRecord.columns(finished: true)) FROM platform.job_history
+             WHERE \(fragment: filter) ORDER BY id DESC LIMIT \(limit))
             ORDER BY id DESC LIMIT \(limit)
             """).map(JobRecord.init(row:))
     }
 
     public func get(_ id: Int64, tenantID: Int64?) async throws -> JobRecord? {
         try await client.query("""
-            SELECT \(fragment: JobRecord.columns) FROM platform.jobs
+            SELECT \(fragment: JobRecord.columns(finished: false)) FROM platform.jobs
+            WHERE id = \(id) AND (\(tenantID)::bigint IS NULL OR tenant_id = \(tenantID))
+            UNION ALL
+            SELECT \(fragment: JobRecord.columns(finished: true)) FROM platform.job_history
             WHERE id = \(id) AND (\(tenantID)::bigint IS NULL OR tenant_id = \(tenantID))
             """).first.map(JobRecord.init(row:))
     }
@@ -65,24 +85,42 @@ extension JobQueue {
     /// holds it (the conflict says so).
     public func cancel(_ id: Int64, tenantID: Int64?) async throws -> JobRecord? {
         try await change(id, tenantID: tenantID, action: "cancelled", """
-            UPDATE platform.jobs SET state = 'cancelled', finished_at = now()
-            WHERE id = \(id) AND state = 'queued' RETURNING \(fragment: JobRecord.columns)
+            WITH gone AS (DELETE FROM platform.jobs WHERE id = \(id) AND state = 'queued' RETURNING *)
+            INSERT INTO platform.job_history
+                (id, tenant_id, kind, payload, state, attempts, max_attempts, run_at, started_at, created_at,
+                 finished_at, last_error, errors, unique_key)
+            SELECT id, tenant_id, kind, payload, 'cancelled', attempts, max_attempts, run_at, started_at, created_at,
+                   now(), last_error, errors, unique_key
+            FROM gone
+            RETURNING \(fragment: JobRecord.columns(finished: true))
             """)
     }
 
-    /// A dead or cancelled job runs again, now, with its attempts counted afresh.
+    /// A discarded or cancelled job runs again, now, with its attempts counted afresh (its
+    /// past errors are kept). Refused while another pending job has its unique key.
     public func retry(_ id: Int64, tenantID: Int64?) async throws -> JobRecord? {
-        try await change(id, tenantID: tenantID, action: "retried", """
-            UPDATE platform.jobs SET state = 'queued', attempts = 0, run_at = now(), finished_at = NULL
-            WHERE id = \(id) AND state IN ('dead', 'cancelled') RETURNING \(fragment: JobRecord.columns)
-            """, notify: true)
+        do {
+            return try await change(id, tenantID: tenantID, action: "retried", """
+                WITH back AS (
+                    DELETE FROM platform.job_history WHERE id = \(id) AND state IN ('discarded', 'cancelled') RETURNING *)
+                INSERT INTO platform.jobs
+                    (id, tenant_id, kind, payload, state, attempts, max_attempts, run_at, created_at, last_error, errors, unique_key)
+                OVERRIDING SYSTEM VALUE
+                SELECT id, tenant_id, kind, payload, 'queued', 0, max_attempts, now(), created_at, last_error, errors, unique_key
+                FROM back
+                RETURNING \(fragment: JobRecord.columns(finished: false))
+                """, notify: true)
+        } catch let error as PostgresError where error.sqlState == .uniqueViolation {
+            guard let job = try await get(id, tenantID: tenantID) else { return nil }
+            throw JobStateConflict(job: job, action: "retried", reason: "another pending job of this tenant has the same unique key")
+        }
     }
 
     /// A queued job waits until `until`.
     public func snooze(_ id: Int64, until: Date, tenantID: Int64?) async throws -> JobRecord? {
         try await change(id, tenantID: tenantID, action: "snoozed", """
             UPDATE platform.jobs SET run_at = \(until)
-            WHERE id = \(id) AND state = 'queued' RETURNING \(fragment: JobRecord.columns)
+            WHERE id = \(id) AND state = 'queued' RETURNING \(fragment: JobRecord.columns(finished: false))
             """)
     }
 

@@ -1,8 +1,10 @@
 import Foundation
 import Postgres
 
-/// The job table's operations. Every state change is one statement, guarded so that a worker
-/// whose lease was taken over cannot overwrite what the new holder did.
+/// The job table's operations. Every state change is one guarded statement: it names the
+/// worker and the attempt that hold the job (the lease), so a worker whose job was rescued
+/// meanwhile cannot overwrite what the new holder did. No session state (no advisory locks,
+/// no session settings): it works behind PgBouncer in transaction pooling mode.
 public struct JobQueue: Sendable {
     /// Enqueueing notifies this channel; idle workers wake on it instead of waiting for a poll.
     public static let channel = "clientele_jobs"
@@ -12,6 +14,8 @@ public struct JobQueue: Sendable {
         self.client = client
     }
 
+    // MARK: Enqueueing
+
     /// Enqueues in its own transaction; returns nil when a pending job has the same unique key.
     @discardableResult
     public func enqueue(_ job: NewJob) async throws -> Int64? {
@@ -19,11 +23,22 @@ public struct JobQueue: Sendable {
         return try rows[0].first?.decode(Int64.self, at: 0)
     }
 
-    /// Enqueues inside the caller's transaction: the job exists only if that transaction commits.
+    /// Enqueues inside the caller's platform transaction: the job exists only if it commits.
     @discardableResult
     public func enqueue(_ job: NewJob, in session: PostgresSession) async throws -> Int64? {
         let rows = try await session.pipeline(Self.insert(job))
         return try rows[0].first?.decode(Int64.self, at: 0)
+    }
+
+    /// Enqueues inside a tenant's transaction (the data change that causes the job): the job
+    /// exists only if that transaction commits. The tenant comes from the transaction's role,
+    /// never from the caller; `job.tenantID` is ignored.
+    @discardableResult
+    public static func enqueue(_ job: NewJob, inTenantTransaction session: PostgresSession) async throws -> Int64? {
+        try await session.query("""
+            SELECT platform_api.enqueue_job(\(job.kind), \(PostgresJSONText(job.payloadJSON)),
+                                            \(job.runAt)::timestamptz, \(job.maxAttempts)::int, \(job.uniqueKey))
+            """).first?.decode(Int64?.self, at: 0)
     }
 
     static func insert(_ job: NewJob) -> [PostgresQuery] {
@@ -32,7 +47,7 @@ public struct JobQueue: Sendable {
             INSERT INTO platform.jobs (tenant_id, kind, payload, run_at, max_attempts, unique_key)
             VALUES (\(job.tenantID), \(job.kind), \(PostgresJSONText(job.payloadJSON)),
                     coalesce(\(job.runAt)::timestamptz, now()), \(job.maxAttempts), \(job.uniqueKey))
-            ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running') DO NOTHING
+            ON CONFLICT (coalesce(tenant_id, 0), unique_key) WHERE unique_key IS NOT NULL DO NOTHING
             RETURNING id
             """,
             // Delivered at commit, so a woken worker finds the row.
@@ -40,71 +55,192 @@ public struct JobQueue: Sendable {
         ]
     }
 
-    /// Takes up to `limit` due jobs for this worker. SKIP LOCKED: two workers never take the same
-    /// job and never wait for each other.
+    // MARK: Claiming
+
+    /// Takes up to `limit` due jobs for this worker, fairly across tenants: each tenant with due
+    /// jobs gets its oldest one before any tenant gets a second, and so on. A tenant alone gets
+    /// the whole batch. SKIP LOCKED: two workers never take the same job nor wait for each other.
+    ///
+    /// The tenants with queued jobs are found by skipping along the `jobs_due` index (one probe
+    /// per tenant, however many jobs each has), then each due tenant offers its oldest jobs.
     public func claim(worker: String, limit: Int, lease: Duration) async throws -> [Job] {
         try await client.query("""
-            UPDATE platform.jobs
-            SET state = 'running', attempts = attempts + 1, locked_by = \(worker),
-                locked_until = clock_timestamp() + make_interval(secs => \(lease.seconds))
-            WHERE id IN (
-                SELECT id FROM platform.jobs
-                WHERE state = 'queued' AND run_at <= clock_timestamp()
-                ORDER BY run_at, id
+            WITH RECURSIVE tenants(tenant, first_due) AS (
+                (SELECT coalesce(tenant_id, 0), run_at FROM platform.jobs WHERE state = 'queued'
+                 ORDER BY coalesce(tenant_id, 0), run_at LIMIT 1)
+                UNION ALL
+                SELECT next.tenant, next.first_due FROM tenants t, LATERAL (
+                    SELECT coalesce(tenant_id, 0) AS tenant, run_at AS first_due FROM platform.jobs
+                    WHERE state = 'queued' AND coalesce(tenant_id, 0) > t.tenant
+                    ORDER BY coalesce(tenant_id, 0), run_at LIMIT 1) next
+            ),
+            due AS (SELECT tenant FROM tenants WHERE first_due <= now()),
+            share AS (SELECT greatest(2, 2 * ceil(\(limit)::float8 / greatest(count(*), 1)))::int AS n FROM due),
+            candidates AS (
+                SELECT c.id, c.run_at, row_number() OVER (PARTITION BY d.tenant ORDER BY c.run_at, c.id) AS turn
+                FROM due d CROSS JOIN LATERAL (
+                    SELECT id, run_at FROM platform.jobs
+                    WHERE state = 'queued' AND coalesce(tenant_id, 0) = d.tenant AND run_at <= now()
+                    ORDER BY run_at, id LIMIT (SELECT least(n, \(limit)) FROM share)) c
+            ),
+            picked AS (
+                SELECT j.id AS picked_id FROM candidates c JOIN platform.jobs j ON j.id = c.id
+                WHERE j.state = 'queued'
+                ORDER BY c.turn, c.run_at, c.id
                 LIMIT \(limit)
-                FOR UPDATE SKIP LOCKED)
+                FOR UPDATE OF j SKIP LOCKED
+            )
+            UPDATE platform.jobs j
+            SET state = 'running', attempts = attempts + 1, locked_by = \(worker), started_at = now(),
+                locked_until = now() + make_interval(secs => \(lease.seconds))
+            FROM picked WHERE j.id = picked.picked_id
             RETURNING \(fragment: Job.columns)
             """).map(Job.init(row:))
     }
 
-    /// Marks the job done, if this worker still holds it. Returns false if it did not.
+    // MARK: Finishing
+
+    /// Moves jobs this worker holds (at these attempts) to the history as succeeded. Returns the
+    /// ids it moved: a job missing from it was no longer held (rescued meanwhile).
+    @discardableResult
+    public func complete(_ jobs: [Job], worker: String) async throws -> Set<Int64> {
+        guard !jobs.isEmpty else { return [] }
+        let rows = try await client.query(Self.finish(
+            ids: jobs.map(\.id), attempts: jobs.map(\.attempt), worker: worker, state: .succeeded))
+        return Set(try rows.map { try $0.decode(Int64.self, at: 0) })
+    }
+
     @discardableResult
     public func complete(_ job: Job, worker: String) async throws -> Bool {
-        try await client.query("""
-            UPDATE platform.jobs SET state = 'succeeded', finished_at = now(), locked_by = NULL, locked_until = NULL
-            WHERE id = \(job.id) AND state = 'running' AND locked_by = \(worker)
+        try await complete([job], worker: worker).contains(job.id)
+    }
+
+    /// Completes the job inside the caller's transaction: its other writes and its completion
+    /// commit together. Throws `JobLeaseLost` if the worker no longer holds it.
+    public static func complete(_ job: Job, worker: String, in session: PostgresSession) async throws {
+        let rows = try await session.query(
+            finish(ids: [job.id], attempts: [job.attempt], worker: worker, state: .succeeded))
+        if rows.isEmpty { throw JobLeaseLost(jobID: job.id) }
+    }
+
+    /// One statement that moves held running jobs to the history in `state`.
+    static func finish(ids: [Int64], attempts: [Int], worker: String, state: JobState, error: String? = nil) -> PostgresQuery {
+        """
+        WITH done AS (
+            DELETE FROM platform.jobs j
+            USING unnest(\(ids)::bigint[], \(attempts.map(Int32.init))::int4[]) AS held(id, attempt)
+            WHERE j.id = held.id AND j.attempts = held.attempt AND j.state = 'running' AND j.locked_by = \(worker)
+            RETURNING j.*
+        )
+        INSERT INTO platform.job_history
+            (id, tenant_id, kind, payload, state, attempts, max_attempts, run_at, started_at, created_at,
+             finished_at, last_error, errors, unique_key)
+        SELECT id, tenant_id, kind, payload, \(state), attempts, max_attempts, run_at, started_at, created_at,
+               now(), coalesce(left(\(error), 2000), last_error),
+               CASE WHEN \(error)::text IS NULL THEN errors
+                    ELSE errors || jsonb_build_object('attempt', attempts, 'at', now(), 'error', left(\(error), 2000)) END,
+               unique_key
+        FROM done
+        RETURNING id
+        """
+    }
+
+    /// Records a failed run: queued again after `retryAfter`, or discarded (kept in the history
+    /// with its errors) once out of attempts, or at once when `discard` is set.
+    /// Returns false if this worker no longer held the job.
+    @discardableResult
+    public func fail(_ job: Job, worker: String, error: String, retryAfter: Duration, discard: Bool = false) async throws -> Bool {
+        if discard || job.attempt >= job.maxAttempts {
+            let rows = try await client.query(Self.finish(
+                ids: [job.id], attempts: [job.attempt], worker: worker, state: .discarded, error: error))
+            return !rows.isEmpty
+        }
+        return try await client.query("""
+            UPDATE platform.jobs
+            SET state = 'queued', run_at = now() + make_interval(secs => \(retryAfter.seconds)),
+                last_error = left(\(error), 2000),
+                errors = errors || jsonb_build_object('attempt', attempts, 'at', now(), 'error', left(\(error), 2000)),
+                locked_by = NULL, locked_until = NULL
+            WHERE id = \(job.id) AND attempts = \(job.attempt) AND state = 'running' AND locked_by = \(worker)
             """).affectedRows == 1
     }
 
-    /// Records a failed run: queued again after `retryAfter`, or dead once out of attempts.
-    @discardableResult
-    public func fail(_ job: Job, worker: String, error: String, retryAfter: Duration) async throws -> Bool {
-        try await client.query("""
-            UPDATE platform.jobs
-            SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,
-                finished_at = CASE WHEN attempts >= max_attempts THEN now() END,
-                run_at = clock_timestamp() + make_interval(secs => \(retryAfter.seconds)),
-                last_error = left(\(error), 2000), locked_by = NULL, locked_until = NULL
-            WHERE id = \(job.id) AND state = 'running' AND locked_by = \(worker)
-            """).affectedRows == 1
-    }
+    // MARK: Leases
 
     /// Renews the leases of this worker's running jobs.
     public func heartbeat(worker: String, lease: Duration) async throws {
-        try await client.query("""
-            UPDATE platform.jobs SET locked_until = clock_timestamp() + make_interval(secs => \(lease.seconds))
+        _ = try await client.query("""
+            UPDATE platform.jobs SET locked_until = now() + make_interval(secs => \(lease.seconds))
             WHERE state = 'running' AND locked_by = \(worker)
             """)
     }
 
-    /// Jobs whose worker stopped renewing its lease (it died) go back to the queue, or die if
-    /// they used their last attempt. Returns how many were rescued.
+    /// Jobs whose worker stopped renewing its lease (it died) go back to the queue, or are
+    /// discarded if that was their last attempt. Returns how many were rescued. The row lock
+    /// of a completion in progress makes this wait, then skip the job: it is gone.
     @discardableResult
     public func rescue() async throws -> Int {
-        try await client.query("""
+        let message: PostgresQuery = "'the worker ' || coalesce(locked_by, '?') || ' stopped renewing its lease'"
+        let rows = try await client.transaction([
+            """
             UPDATE platform.jobs
-            SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,
-                finished_at = CASE WHEN attempts >= max_attempts THEN now() END,
-                last_error = 'the worker ' || coalesce(locked_by, '?') || ' stopped renewing its lease',
-                locked_by = NULL, locked_until = NULL, run_at = clock_timestamp()
-            WHERE state = 'running' AND locked_until < clock_timestamp()
-            """).affectedRows
+            SET state = 'queued', run_at = now(), last_error = \(fragment: message),
+                errors = errors || jsonb_build_object('attempt', attempts, 'at', now(), 'error', \(fragment: message)),
+                locked_by = NULL, locked_until = NULL
+            WHERE state = 'running' AND locked_until < now() AND attempts < max_attempts
+            """,
+            """
+            WITH lost AS (
+                DELETE FROM platform.jobs WHERE state = 'running' AND locked_until < now() AND attempts >= max_attempts
+                RETURNING *
+            )
+            INSERT INTO platform.job_history
+                (id, tenant_id, kind, payload, state, attempts, max_attempts, run_at, started_at, created_at,
+                 finished_at, last_error, errors, unique_key)
+            SELECT id, tenant_id, kind, payload, 'discarded', attempts, max_attempts, run_at, started_at, created_at,
+                   now(), \(fragment: message),
+                   errors || jsonb_build_object('attempt', attempts, 'at', now(), 'error', \(fragment: message)), unique_key
+            FROM lost
+            """,
+        ])
+        return rows[0].affectedRows + rows[1].affectedRows
+    }
+
+    // MARK: Housekeeping
+
+    /// Deletes finished jobs older than `retention` from the history, a batch at a time so no
+    /// statement holds many locks or runs long. Returns how many went.
+    @discardableResult
+    public func prune(olderThan retention: Duration, batch: Int = 5000) async throws -> Int {
+        var total = 0
+        while true {
+            let removed = try await client.query("""
+                DELETE FROM platform.job_history WHERE id IN (
+                    SELECT id FROM platform.job_history
+                    WHERE finished_at < now() - make_interval(secs => \(retention.seconds))
+                    LIMIT \(batch))
+                """).affectedRows
+            total += removed
+            if removed < batch { return total }
+        }
+    }
+
+    /// Queued (due or not) and running jobs, from the small table workers claim from.
+    public func pendingCounts() async throws -> (queued: Int, running: Int) {
+        let row = try await client.query("""
+            SELECT count(*) FILTER (WHERE state = 'queued'), count(*) FILTER (WHERE state = 'running')
+            FROM platform.jobs
+            """).first
+        return (try row?.decode(Int.self, at: 0) ?? 0, try row?.decode(Int.self, at: 1) ?? 0)
     }
 
     /// A job's state, attempts and last error (for tests and operators).
     public func status(of id: Int64) async throws -> (state: JobState, attempts: Int, lastError: String?)? {
-        guard let row = try await client.query(
-            "SELECT state, attempts, last_error FROM platform.jobs WHERE id = \(id)").first
+        guard let row = try await client.query("""
+            SELECT state, attempts, last_error FROM platform.jobs WHERE id = \(id)
+            UNION ALL
+            SELECT state, attempts, last_error FROM platform.job_history WHERE id = \(id)
+            """).first
         else { return nil }
         return (try row.decode(at: 0), try row.decode(at: 1), try row.decode(at: 2))
     }

@@ -9,7 +9,7 @@ struct Clientele: AsyncParsableCommand {
             With no DATABASE_URL, every command uses a private PostgreSQL cluster in ./.clientele \
             (CLIENTELE_DATA_DIR), created on first use.
             """,
-        subcommands: [ServeCommand.self, TenantCommand.self, APIKeyCommand.self, UserCommand.self, JobCommand.self, MigrateCommand.self],
+        subcommands: [ServeCommand.self, TenantCommand.self, APIKeyCommand.self, UserCommand.self, JobCommand.self, WorkerCommand.self, MigrateCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -14,7 +14,7 @@ struct JobCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List jobs, newest first.")
         @Option(help: "Only this tenant's jobs (its slug).") var tenant: String?
-        @Option(help: "queued, running, succeeded, dead or cancelled.") var state: String?
+        @Option(help: "queued, running, succeeded, discarded or cancelled.") var state: String?
         @Option(help: "Only jobs of this kind.") var kind: String?
         @Option(help: "How many (1 to 1000).") var limit: Int = 50
 
@@ -22,7 +22,7 @@ struct JobCommand: AsyncParsableCommand {
             var jobState: JobState?
             if let state {
                 guard let value = JobState(rawValue: state) else {
-                    fail(ValidationError("unknown state '\(state)': use queued, running, succeeded, dead or cancelled"))
+                    fail(ValidationError("unknown state '\(state)': use queued, running, succeeded, discarded or cancelled"))
                 }
                 jobState = value
             }
@@ -54,7 +54,7 @@ struct JobCommand: AsyncParsableCommand {
     }
 
     struct Retry: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run a dead or cancelled job again, now.")
+        static let configuration = CommandConfiguration(abstract: "Run a discarded or cancelled job again, now.")
         @Argument(help: "The job's id.") var id: Int64
         func run() async throws {
             try await JobCommand.change(id, "queued again") { queue in try await queue.retry(id, tenantID: nil) }

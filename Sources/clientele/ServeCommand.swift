@@ -14,7 +14,9 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Environment: DATABASE_URL (else a private cluster in CLIENTELE_DATA_DIR, default ./.clientele, \
             on CLIENTELE_PG_PORT, default 54329), HOST (127.0.0.1), PORT (8080), CLIENTELE_POOL_SIZE (10), \
-            CLIENTELE_AUTO_MIGRATE (true), CLIENTELE_KEY_CACHE_SECONDS (30), LOG_LEVEL (info), CLIENTELE_SQL_DIR.
+            CLIENTELE_AUTO_MIGRATE (true), CLIENTELE_KEY_CACHE_SECONDS (30), LOG_LEVEL (info), CLIENTELE_SQL_DIR; \
+            the job worker: CLIENTELE_WORKERS (true), CLIENTELE_JOB_CONCURRENCY (32), CLIENTELE_JOB_RETENTION_DAYS (14), \
+            CLIENTELE_JOB_LISTEN (true).
             """
     )
 
@@ -53,7 +55,9 @@ struct ServeCommand: AsyncParsableCommand {
             credentialCacheTTL: .seconds(Int(environment["CLIENTELE_KEY_CACHE_SECONDS"] ?? "") ?? 30))
         let server = APIServer(database: database, settings: settings, logger: logger)
         let demoKey = runtime.cluster.flatMap { DemoTenant.savedKey(in: $0.root) }
-        let app = server.makeApplication { port in
+        let background = environment["CLIENTELE_WORKERS"] == "false" ? []
+            : JobRunner.services(database: database, logger: logger, environment: environment)
+        let app = server.makeApplication(background: background) { port in
             var lines = ["Clientele is listening on http://\(settings.host):\(port)"]
             if let demoKey {
                 lines.append("Demo tenant key: \(demoKey)")

@@ -65,8 +65,8 @@ struct JobQueueTests {
         await client.shutdown()
     }
 
-    @Test("a failed job is retried after its backoff, then dead once out of attempts")
-    func retriesThenDead() async throws {
+    @Test("a failed job is retried after its backoff, then discarded once out of attempts, with every error kept")
+    func retriesThenDiscarded() async throws {
         let id = try #require(try await queue.enqueue(NewJob(kind: "flaky", maxAttempts: 2)))
         var job = try #require(try await queue.claim(worker: "w", limit: 1, lease: .seconds(30)).first)
         #expect(try await queue.fail(job, worker: "w", error: "boom 1", retryAfter: .seconds(3600)))
@@ -77,9 +77,13 @@ struct JobQueueTests {
         #expect(job.attempt == 2)
         #expect(try await queue.fail(job, worker: "w", error: "boom 2", retryAfter: .zero))
         let status = try #require(try await queue.status(of: id))
-        #expect(status.state == .dead)
+        #expect(status.state == .discarded)
         #expect(status.attempts == 2)
         #expect(status.lastError == "boom 2")
+        let record = try #require(try await queue.get(id, tenantID: nil))
+        #expect(record.errorsJSON.contains("boom 1") && record.errorsJSON.contains("boom 2"))
+        // A finished job has left the table workers claim from.
+        #expect(try await client.query("SELECT count(*) FROM platform.jobs").first?.decode(Int.self, at: 0) == 0)
         await client.shutdown()
     }
 
@@ -91,7 +95,7 @@ struct JobQueueTests {
         #expect(try await queue.rescue() == 1)
         let status = try #require(try await queue.status(of: id))
         #expect(status.state == .queued)
-        #expect(status.lastError?.contains("dead") == true)
+        #expect(status.lastError?.contains("stopped renewing its lease") == true)
         let again = try #require(try await queue.claim(worker: "alive", limit: 1, lease: .seconds(30)).first)
         #expect(again.attempt == 2)
         // The first worker wakes up late: its outcome no longer counts.
@@ -143,12 +147,12 @@ struct JobWorkerTests {
         let worker = JobWorker(
             queue: queue,
             handlers: [
-                "greet": { job in
-                    let name = try job.payload(as: [String: String].self)["name"] ?? "?"
+                "greet": { context in
+                    let name = try context.job.payload(as: [String: String].self)["name"] ?? "?"
                     seen.withLock { $0.append(name) }
                 },
-                "flaky": { job in
-                    if job.attempt < 3 {
+                "flaky": { context in
+                    if context.job.attempt < 3 {
                         failures.withLock { $0 += 1 }
                         throw CancellationError()
                     }
@@ -163,7 +167,7 @@ struct JobWorkerTests {
         let unknown = try #require(try await queue.enqueue(NewJob(kind: "nobody-handles-this", maxAttempts: 1)))
         for id in [greet, flaky, unknown] {
             let state = try await waitForEnd(of: id, queue: queue)
-            #expect(state == (id == unknown ? .dead : .succeeded), "job \(id)")
+            #expect(state == (id == unknown ? .discarded : .succeeded), "job \(id)")
         }
         #expect(seen.withLock { $0 } == ["Léa"])
         #expect(failures.withLock { $0 } == 2)
@@ -201,7 +205,7 @@ struct JobWorkerTests {
     private func waitForEnd(of id: Int64, queue: JobQueue) async throws -> JobState? {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
-            if let state = try await queue.status(of: id)?.state, state == .succeeded || state == .dead { return state }
+            if let state = try await queue.status(of: id)?.state, state == .succeeded || state == .discarded { return state }
             try await Task.sleep(for: .milliseconds(20))
         }
         return try await queue.status(of: id)?.state
