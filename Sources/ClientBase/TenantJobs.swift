@@ -7,8 +7,7 @@ import Postgres
 public enum TenantJobs {
     /// The one place the domain enqueues from a tenant transaction (the job runner's API).
     public static func enqueue(_ job: NewJob, in session: PostgresSession) async throws {
-        // Until the job runner's tenant enqueue (JobQueue.enqueue(_:inTenantTransaction:)) lands.
-        _ = (job, session)
+        try await JobQueue.enqueue(job, inTenantTransaction: session)
     }
 
     /// A purchase was recorded: the surveys module schedules its post-purchase invitations.

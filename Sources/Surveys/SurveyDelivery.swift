@@ -52,7 +52,7 @@ public struct SurveyDelivery: Sendable {
                 FROM survey_invitations i
                 JOIN survey_campaigns sc ON sc.id = i.campaign_id
                 JOIN clients c ON c.id = i.client_id
-                CROSS JOIN survey_settings
+                CROSS JOIN survey_settings ss
                 WHERE i.id = \(invitationID)
                 FOR NO KEY UPDATE OF i, c
                 """)
@@ -123,7 +123,7 @@ public struct SurveyDelivery: Sendable {
                 FROM survey_invitations i
                 JOIN survey_campaigns sc ON sc.id = i.campaign_id
                 JOIN clients c ON c.id = i.client_id
-                CROSS JOIN survey_settings
+                CROSS JOIN survey_settings ss
                 WHERE i.id = \(invitationID)
                 FOR NO KEY UPDATE OF i
                 """)

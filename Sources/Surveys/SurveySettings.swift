@@ -14,7 +14,7 @@ public struct SurveySettings: Sendable, Hashable {
     public var replyTo: String?
     public var updatedAt: Date
 
-    static let columns: PostgresQuery = "min_days_between_surveys, sender_name, reply_to, updated_at"
+    static let columns: PostgresQuery = "ss.min_days_between_surveys, ss.sender_name, ss.reply_to, ss.updated_at"
 
     init(row: PostgresRow, offset o: Int = 0) throws {
         minDaysBetweenSurveys = try row.decode(at: o)
@@ -23,7 +23,7 @@ public struct SurveySettings: Sendable, Hashable {
         updatedAt = try row.decode(at: o + 3)
     }
 
-    static let select: PostgresQuery = "SELECT \(fragment: columns) FROM survey_settings LIMIT 1"
+    static let select: PostgresQuery = "SELECT \(fragment: columns) FROM survey_settings ss LIMIT 1"
 
     var auditSnapshot: AuditSnapshot {
         ["min_days_between_surveys": minDaysBetweenSurveys.auditValue, "sender_name": AuditValue(senderName),
@@ -93,12 +93,12 @@ public struct SurveySettingsStore: Sendable {
         try actor.require(.manageSurveys)
         return try await database.withTenantTransaction(actor.scope) { session in
             let before = try SurveySettings(row: try await session.query(
-                "SELECT \(fragment: SurveySettings.columns) FROM survey_settings LIMIT 1 FOR UPDATE")[0])
+                "SELECT \(fragment: SurveySettings.columns) FROM survey_settings ss LIMIT 1 FOR UPDATE")[0])
             var settings = before
             try changes.apply(to: &settings)
             let rows = try await session.pipeline([
                 """
-                UPDATE survey_settings SET min_days_between_surveys = \(settings.minDaysBetweenSurveys),
+                UPDATE survey_settings ss SET min_days_between_surveys = \(settings.minDaysBetweenSurveys),
                     sender_name = \(settings.senderName), reply_to = \(settings.replyTo), updated_at = now()
                 RETURNING \(fragment: SurveySettings.columns)
                 """,
