@@ -1,5 +1,6 @@
 import ClientBase
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -28,7 +29,9 @@ struct SurveyPageRoutes: Sendable {
             guard let invitation = try await responses.open(token(context)) else { return notFound(texts) }
             switch invitation.status {
             case .answered: return message(texts, .ok, texts.alreadyAnsweredTitle, texts.alreadyAnswered)
-            case .expired: return message(texts, .gone, texts.expiredTitle, texts.expired)
+            case .expired:
+                try await responses.markExpired(invitation)
+                return message(texts, .gone, texts.expiredTitle, texts.expired)
             case .open: return html(.ok, SurveyPage.form(invitation.campaign, texts: texts, action: formAction(request, context), error: nil))
             }
         }
@@ -42,7 +45,9 @@ struct SurveyPageRoutes: Sendable {
             guard let invitation = try await responses.open(token(context)) else { return notFound(texts) }
             switch invitation.status {
             case .answered: return message(texts, .conflict, texts.alreadyAnsweredTitle, texts.alreadyAnswered)
-            case .expired: return message(texts, .gone, texts.expiredTitle, texts.expired)
+            case .expired:
+                try await responses.markExpired(invitation)
+                return message(texts, .gone, texts.expiredTitle, texts.expired)
             case .open: break
             }
             let extras = invitation.campaign.extraQuestions.indices.map { form["q\($0 + 1)"] }
@@ -123,7 +128,7 @@ struct SurveyPageRoutes: Sendable {
     /// `?lang=` (or the form's `lang`) first, then Accept-Language's preference between
     /// French and English; French by default.
     static func language(_ request: Request, form: [String: String]) -> SurveyLanguage {
-        if let chosen = request.uri.queryParameters.get("lang").map(String.init) ?? form["lang"],
+        if let chosen = request.uri.queryParameters.get("lang").map { String($0) } ?? form["lang"],
            let language = SurveyLanguage(rawValue: chosen.lowercased()) {
             return language
         }

@@ -1,6 +1,7 @@
 import ClientBase
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Postgres
 import Surveys
 

@@ -97,7 +97,7 @@ extension FieldChange {
 }
 
 /// `{"type": "text" | "scale", "fr": "...", "en": "..."}`.
-struct ExtraQuestionInput: Decodable {
+struct ExtraQuestionInput: Decodable, Sendable, Hashable {
     var question: SurveyCampaign.ExtraQuestion
 
     init(from decoder: any Decoder) throws {
@@ -123,7 +123,7 @@ struct ExtraQuestionInput: Decodable {
 }
 
 /// `{"categories": [...], "kinds": [...], "tags": [...], "segment": "..."}`, each optional.
-struct AudienceInput: Decodable {
+struct AudienceInput: Decodable, Sendable, Hashable {
     var audience = SurveyCampaign.Audience()
 
     init(from decoder: any Decoder) throws {

@@ -62,7 +62,7 @@ public struct SurveyCampaignRepository: RecordRepository {
             ORDER BY sc.id LIMIT \(query.limit + 1)
             """,
         ])
-        return RecordPage(try rows[0].map(SurveyCampaign.init(row:)), limit: query.limit, id: \.id)
+        return RecordPage(try rows[0].map { try SurveyCampaign(row: $0) }, limit: query.limit, id: \.id)
     }
 
     public func update(
@@ -107,7 +107,7 @@ public struct SurveyCampaignRepository: RecordRepository {
             if try found[1][0].decode(Bool.self, at: 0) {
                 throw ClientBaseError(.conflict, "this campaign has sent invitations; set active to false instead of deleting it")
             }
-            try await session.pipeline([
+            _ = try await session.pipeline([
                 "DELETE FROM survey_campaigns WHERE id = \(id)",
                 AuditLog.entry(by: actor, action: "delete", entity: Self.entity, id: id.auditID,
                                before: campaign.auditSnapshot, after: nil),

@@ -88,7 +88,7 @@ public struct SurveyDelivery: Sendable {
             let marked = try await session.pipeline([
                 """
                 UPDATE survey_invitations SET state = 'sending', reason = NULL, send_attempt = send_attempt + 1,
-                    expires_at = now() + make_interval(days => \(campaign.lifetimeDays)), updated_at = now()
+                    expires_at = now() + make_interval(days => \(campaign.lifetimeDays)::int), updated_at = now()
                 WHERE id = \(invitationID)
                 RETURNING send_attempt
                 """,

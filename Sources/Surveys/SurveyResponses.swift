@@ -78,15 +78,16 @@ public struct SurveyResponses: Sendable {
             guard let row = locked.first else { return .expired }
             let state = try row.decode(String.self, at: 0)
             if state == "answered" { return .alreadyAnswered }
-            if state == "expired" || (try row.decode(Bool?.self, at: 1) ?? false) {
+            let pastLifetime = try row.decode(Bool?.self, at: 1) ?? false
+            if state == "expired" || pastLifetime {
                 try await session.query("""
                     UPDATE survey_invitations SET state = 'expired', reason = NULL, updated_at = now()
-                    WHERE id = \(page.invitationID) AND state = 'sent'
+                    WHERE id = \(page.invitationID) AND state IN ('sent', 'committing', 'failed')
                     """)
                 return .expired
             }
             let system = Actor.system(page.scope, label: "survey-invitation:\(page.invitationID.auditID)")
-            try await session.pipeline([
+            _ = try await session.pipeline([
                 """
                 INSERT INTO survey_answers (id, invitation_id, campaign_id, client_id, measure, score, comment, extra_answers, language)
                 VALUES (\(answerID), \(page.invitationID), \(campaign.id), \(page.clientID), \(campaign.measure), \(score),
@@ -104,6 +105,14 @@ public struct SurveyResponses: Sendable {
             try await SurveyJobs.enqueueRescore(page.clientID, in: session)
             return .recorded
         }
+    }
+
+    /// Writes the state of an invitation found past its lifetime (reads compute it anyway).
+    public func markExpired(_ page: SurveyPageInvitation) async throws {
+        _ = try await database.tenantTransaction(page.scope, ["""
+            UPDATE survey_invitations SET state = 'expired', reason = NULL, updated_at = now()
+            WHERE id = \(page.invitationID) AND state IN ('sent', 'committing', 'failed') AND expires_at <= now()
+            """])
     }
 
     /// Withdraws the client's survey consent, dated and sourced `unsubscribe` like a change

@@ -109,7 +109,7 @@ public struct SurveyResults: Sendable {
                     FROM (SELECT * FROM comments ORDER BY id DESC LIMIT \(query.limit)) m), '[]'::json)
             )::text,
             CASE WHEN (SELECT count(*) FROM comments) > \(query.limit)
-                 THEN (SELECT min(id) FROM (SELECT id FROM comments ORDER BY id DESC LIMIT \(query.limit)) l) END
+                 THEN (SELECT l.id FROM (SELECT id FROM comments ORDER BY id DESC LIMIT \(query.limit)) l ORDER BY l.id LIMIT 1) END
             FROM campaign c
             """,
         ])

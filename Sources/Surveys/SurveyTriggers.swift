@@ -18,7 +18,7 @@ public enum SurveyTriggers {
         let rows = try await session.query("""
             SELECT \(fragment: SurveyCampaign.columns),
                    greatest(now(), ((p.purchased_on + sc.delay_days)::timestamp + interval '10 hours') AT TIME ZONE 'Europe/Paris'),
-                   p.purchased_on + sc.delay_days >= current_date - \(staleAfterDays)
+                   p.purchased_on + sc.delay_days >= current_date - \(staleAfterDays)::int
             FROM survey_campaigns sc CROSS JOIN purchases p
             WHERE p.id = \(purchaseID) AND sc.active AND sc.trigger = 'after_purchase'
             ORDER BY sc.id

@@ -1,6 +1,7 @@
 import ClientBase
 import Foundation
 import HTTPAPI
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Surveys
@@ -212,7 +213,8 @@ struct SurveyPageTests {
             let purchase = try await client.create("/v1/purchases", key: key, """
                 {"buyer_id": "\(buyer)", "consumer_ids": ["\(consumer)"], "amount": "120", "purchased_on": "\(today)"}
                 """)
-            let purchaseID = try #require(UUID(uuidString: try #require(purchase["id"] as? String)))
+            let purchaseText = try #require(purchase["id"] as? String)
+            let purchaseID = try #require(UUID(uuidString: purchaseText))
             let scope = try await harness.scopeA()
             let counts = try await harness.database.withTenantTransaction(scope) { session in
                 try await SurveyTriggers.purchaseRecorded(purchaseID, scope: scope, in: session)

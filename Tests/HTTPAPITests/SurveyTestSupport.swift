@@ -90,10 +90,11 @@ extension TestClientProtocol {
 
     /// Creates a campaign (manual NPS by default, fields overridden by `fields`); returns its id.
     func campaign(key: String, _ fields: String = "") async throws -> String {
-        let body = try await create("/v1/survey-campaigns", key: key, """
-            {"name": "Satisfaction", "measure": "nps", "question_fr": "Recommanderiez-vous notre magasin ?",
-             "question_en": "Would you recommend our shop?", "trigger": "manual"\(fields.isEmpty ? "" : ", " + fields)}
-            """)
+        let defaults = [("name", #""Satisfaction""#), ("measure", #""nps""#), ("trigger", #""manual""#),
+                        ("question_fr", #""Recommanderiez-vous notre magasin ?""#), ("question_en", #""Would you recommend our shop?""#)]
+        var members = defaults.filter { !fields.contains("\"\($0.0)\"") }.map { "\"\($0.0)\": \($0.1)" }
+        if !fields.isEmpty { members.append(fields) }
+        let body = try await create("/v1/survey-campaigns", key: key, "{" + members.joined(separator: ", ") + "}")
         return try #require(body["id"] as? String)
     }
 
