@@ -10,6 +10,7 @@ import PackageDescription
 //   Delivery       email over SMTP and signed webhooks: no PostgreSQL, no tenants, no jobs
 //   ClientBase     the domain: the client base of each tenant
 //   Churn          churn risk scores, alerts and their notifications
+//   Surveys        satisfaction survey campaigns: invitations, delivery, answers, results
 //   HTTPAPI        the HTTP server (Hummingbird)
 //   clientele      the executable: server and admin CLI
 let swiftSettings: [SwiftSetting] = [
@@ -105,9 +106,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Surveys",
+            dependencies: [
+                "Postgres", "Tenancy", "Jobs", "ClientBase",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HTTPAPI",
             dependencies: [
-                "Postgres", "Tenancy", "Jobs", "ClientBase", "Churn",
+                "Postgres", "Tenancy", "Jobs", "ClientBase", "Churn", "Surveys",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -123,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "clientele",
             dependencies: [
-                "Postgres", "LocalPostgres", "Tenancy", "Jobs", "ClientBase", "Churn", "HTTPAPI",
+                "Postgres", "LocalPostgres", "Tenancy", "Jobs", "Delivery", "ClientBase", "Churn", "Surveys", "HTTPAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -183,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
-                "HTTPAPI", "Tenancy", "Jobs", "ClientBase", "Churn", "TestSupport",
+                "HTTPAPI", "Tenancy", "Jobs", "ClientBase", "Churn", "Surveys", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

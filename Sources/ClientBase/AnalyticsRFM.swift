@@ -10,21 +10,12 @@ extension Analytics {
         case hibernating
     }
 
-    /// RFM (recency, frequency, monetary) over the clients who bought in the period (default:
-    /// the last 12 months), as buyers.
-    ///
-    /// recency = days from the last purchase to `to`; frequency = purchases; monetary = revenue.
-    /// Each is scored 1–5 with `ntile(5)` (5 = most recent, most frequent, biggest spender);
-    /// ties are split by the other two measures, then by client id, so scores are stable.
-    /// Segments, first match wins: champions (R ≥ 4, F ≥ 4); cannot_lose (R ≤ 2, F ≥ 4,
-    /// M ≥ 4); loyal (R ≥ 3, F ≥ 3); new (R ≥ 4, F ≤ 2); promising (R = 3, F ≤ 2); at_risk
-    /// (R ≤ 2, F ≥ 3); hibernating (R ≤ 2, F ≤ 2).
-    /// With `segment`, `members` lists that segment's clients, biggest spenders first, at most
-    /// `limit`.
-    public func rfm(_ period: AnalyticsPeriod, segment: RFMSegment?, limit: Int, as actor: Actor) async throws -> AnalyticsReport {
-        let order = RFMSegment.allCases.map(\.rawValue)
-        return try await report("""
-            WITH \(fragment: period.lastTwelveMonths),
+    /// `period`, `per_client`, `scored` and `segmented` (client_id, r, f, m, segment...): the
+    /// RFM scoring of the buyers of the period, for a WITH clause. Shared by the RFM report and
+    /// the survey audiences by segment.
+    static func rfmSegmented(_ period: AnalyticsPeriod) -> PostgresQuery {
+        """
+        \(fragment: period.lastTwelveMonths),
             per_client AS (
                 SELECT p.buyer_id AS client_id, max(p.purchased_on) AS last_on, count(*) AS frequency, sum(p.amount) AS monetary
                 FROM purchases p CROSS JOIN period
@@ -45,7 +36,33 @@ extension Analytics {
                                   WHEN f >= 3 THEN 'at_risk'
                                   ELSE 'hibernating' END AS segment
                 FROM scored sc
-            ), totals AS (
+            )
+        """
+    }
+
+    /// The clients of one RFM segment over the last 12 months up to today, as a statement
+    /// whose one column is the client id (a survey audience by segment reads it).
+    public static func rfmSegmentMembers(_ segment: RFMSegment) throws -> PostgresQuery {
+        let period = try AnalyticsPeriod()
+        return "WITH \(fragment: rfmSegmented(period)) SELECT client_id FROM segmented WHERE segment = \(segment.rawValue)"
+    }
+
+    /// RFM (recency, frequency, monetary) over the clients who bought in the period (default:
+    /// the last 12 months), as buyers.
+    ///
+    /// recency = days from the last purchase to `to`; frequency = purchases; monetary = revenue.
+    /// Each is scored 1–5 with `ntile(5)` (5 = most recent, most frequent, biggest spender);
+    /// ties are split by the other two measures, then by client id, so scores are stable.
+    /// Segments, first match wins: champions (R ≥ 4, F ≥ 4); cannot_lose (R ≤ 2, F ≥ 4,
+    /// M ≥ 4); loyal (R ≥ 3, F ≥ 3); new (R ≥ 4, F ≤ 2); promising (R = 3, F ≤ 2); at_risk
+    /// (R ≤ 2, F ≥ 3); hibernating (R ≤ 2, F ≤ 2).
+    /// With `segment`, `members` lists that segment's clients, biggest spenders first, at most
+    /// `limit`.
+    public func rfm(_ period: AnalyticsPeriod, segment: RFMSegment?, limit: Int, as actor: Actor) async throws -> AnalyticsReport {
+        let order = RFMSegment.allCases.map(\.rawValue)
+        return try await report("""
+            WITH \(fragment: Self.rfmSegmented(period)),
+            totals AS (
                 SELECT count(*) AS clients, sum(monetary) AS revenue FROM segmented
             ), segments AS (
                 SELECT g.segment, g.position, count(x.client_id) AS clients, coalesce(sum(x.monetary), 0) AS revenue,

@@ -171,6 +171,10 @@ public struct ClientRepository: Sendable {
             statements.append(AuditLog.entry(by: actor, action: "update", entity: "client", id: id.auditID,
                                               before: before.auditSnapshot, after: client.auditSnapshot))
             let saved = try await session.pipeline(statements)
+            if moved, client.category == .formerClient {
+                // The exit survey, only if this change commits.
+                try await TenantJobs.clientLeft(id, in: session)
+            }
             return try Client(row: saved[0][0])
         }
     }

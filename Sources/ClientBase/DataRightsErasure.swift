@@ -7,7 +7,7 @@ extension DataRightsRepository {
     /// stays with its id, kind, category, dates, amounts, acquisition and assignee, so revenue,
     /// Pareto and cohorts stay true; every other field is blanked, consent is withdrawn, and the
     /// free text around the client (contacts, complaints, purchase and relationship notes,
-    /// payment incidents, category reasons) is blanked too. The audit entries about the client
+    /// payment incidents, category reasons, survey comments) is blanked too. The audit entries about the client
     /// and its records keep their field names but lose personal values, the client's email,
     /// phone, SIREN and external_ref are replaced in any other audit entry, and stored
     /// idempotent responses naming the client are deleted. One `erase` audit entry records it.
@@ -34,6 +34,10 @@ extension DataRightsRepository {
                     """),
                 ("complaints", "UPDATE complaints SET description = NULL WHERE client_id = \(id) AND description IS NOT NULL"),
                 ("payments", "UPDATE payments SET incident_note = NULL WHERE client_id = \(id) AND incident_note IS NOT NULL"),
+                ("survey_answers", """
+                    UPDATE survey_answers SET comment = NULL, extra_answers = '[]'
+                    WHERE client_id = \(id) AND (comment IS NOT NULL OR extra_answers <> '[]')
+                    """),
                 ("idempotency_keys", "DELETE FROM idempotency_keys WHERE strpos(body, \(id.auditID)) > 0"),
                 ("clients", Self.blankClient(id)),
             ]

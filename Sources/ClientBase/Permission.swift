@@ -30,12 +30,15 @@ public enum Permission: String, Sendable, CaseIterable {
     /// Handle churn alerts (acknowledge, resolve, lose) and change the churn settings. Reading
     /// alerts and scores is `readClients` (an agent: their own clients' only).
     case manageAlerts
+    /// Create and change survey campaigns and the survey rules, send a campaign, read its
+    /// results (every role that reads clients reads the campaigns themselves).
+    case manageSurveys
 
     public func allows(_ role: AccessRole) -> Bool {
         switch self {
         case .readClients: true
         case .writeClients: role != .viewer
-        case .deleteClients, .runAnalytics, .bulkData, .manageJobs, .readUsers, .manageAlerts: [.owner, .admin, .manager].contains(role)
+        case .deleteClients, .runAnalytics, .bulkData, .manageJobs, .readUsers, .manageAlerts, .manageSurveys: [.owner, .admin, .manager].contains(role)
         case .dataRights, .manageUsers, .readAudit: [.owner, .admin].contains(role)
         }
     }
@@ -54,6 +57,7 @@ public enum Permission: String, Sendable, CaseIterable {
         case .readAudit: "read the audit log"
         case .manageJobs: "manage jobs"
         case .manageAlerts: "handle churn alerts or change the churn settings"
+        case .manageSurveys: "manage survey campaigns"
         }
     }
 }

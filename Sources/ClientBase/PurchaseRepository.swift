@@ -46,6 +46,8 @@ public struct PurchaseRepository: RecordRepository {
                 "SELECT \(fragment: Purchase.columns) FROM purchases p WHERE p.id = \(purchase.id)",
             ]
             let rows = try await session.pipeline(statements)
+            // In the purchase's transaction: a rolled-back purchase schedules no survey.
+            try await TenantJobs.purchaseRecorded(purchase.id, in: session)
             return try Purchase(row: rows[rows.count - 1][0])
         }
     }

@@ -9,10 +9,10 @@ import Tenancy
 /// Reads a create or update body strictly: unknown and read-only fields are refused, and each
 /// field is left out (`.unchanged`), null (`.cleared`) or a value of the right type, else a 422
 /// naming it.
-struct BodyReader {
+public struct BodyReader {
     let container: KeyedDecodingContainer<AnyKey>
 
-    init(_ decoder: any Decoder, writable: [String], readOnly: [String]) throws {
+    public init(_ decoder: any Decoder, writable: [String], readOnly: [String]) throws {
         do {
             container = try decoder.container(keyedBy: AnyKey.self)
         } catch {
@@ -34,7 +34,7 @@ struct BodyReader {
     private func isPresent(_ name: String) -> Bool { container.contains(AnyKey(name)) }
 
     /// Text, trimmed; an empty string clears the field like null.
-    func text(_ name: String, maximumLength: Int = 200) throws -> FieldChange<String> {
+    public func text(_ name: String, maximumLength: Int = 200) throws -> FieldChange<String> {
         guard isPresent(name) else { return .unchanged }
         guard let key = try presence(name) else { return .cleared }
         guard let text = try? container.decode(String.self, forKey: key) else {
@@ -47,7 +47,7 @@ struct BodyReader {
         return trimmed.isEmpty ? .cleared : .set(trimmed)
     }
 
-    func enumeration<E: RawRepresentable<String> & CaseIterable & Sendable & Hashable>(
+    public func enumeration<E: RawRepresentable<String> & CaseIterable & Sendable & Hashable>(
         _ name: String, _ type: E.Type = E.self
     ) throws -> FieldChange<E> {
         guard isPresent(name) else { return .unchanged }
@@ -59,7 +59,7 @@ struct BodyReader {
         return .set(value)
     }
 
-    func date(_ name: String) throws -> FieldChange<PostgresDate> {
+    public func date(_ name: String) throws -> FieldChange<PostgresDate> {
         guard isPresent(name) else { return .unchanged }
         guard let key = try presence(name) else { return .cleared }
         guard let text = try? container.decode(String.self, forKey: key), let date = PostgresDate(text) else {
@@ -68,7 +68,7 @@ struct BodyReader {
         return .set(date)
     }
 
-    func timestamp(_ name: String) throws -> FieldChange<Date> {
+    public func timestamp(_ name: String) throws -> FieldChange<Date> {
         guard isPresent(name) else { return .unchanged }
         guard let key = try presence(name) else { return .cleared }
         guard let text = try? container.decode(String.self, forKey: key), let date = Timestamps.parse(text) else {
@@ -78,7 +78,7 @@ struct BodyReader {
         return .set(date)
     }
 
-    func id(_ name: String) throws -> FieldChange<UUID> {
+    public func id(_ name: String) throws -> FieldChange<UUID> {
         guard isPresent(name) else { return .unchanged }
         guard let key = try presence(name) else { return .cleared }
         guard let text = try? container.decode(String.self, forKey: key), let id = UUID(uuidString: text) else {
@@ -88,7 +88,7 @@ struct BodyReader {
     }
 
     /// A list of ids, duplicates removed (first occurrence kept).
-    func ids(_ name: String, maximumCount: Int = 50) throws -> FieldChange<[UUID]> {
+    public func ids(_ name: String, maximumCount: Int = 50) throws -> FieldChange<[UUID]> {
         guard isPresent(name) else { return .unchanged }
         guard let key = try presence(name) else { return .cleared }
         guard let texts = try? container.decode([String].self, forKey: key) else {
@@ -109,13 +109,13 @@ struct BodyReader {
 
     /// An amount in euros: a string like "149.90" (as this API writes money) or a JSON number,
     /// at most 2 decimals, never rounded silently.
-    func money(_ name: String) throws -> FieldChange<Decimal> {
+    public func money(_ name: String) throws -> FieldChange<Decimal> {
         guard isPresent(name) else { return .unchanged }
         guard let key = try presence(name) else { return .cleared }
         return .set(try Money.decode(container, key: key, field: name, decimals: 2))
     }
 
-    func integer(_ name: String) throws -> FieldChange<Int> {
+    public func integer(_ name: String) throws -> FieldChange<Int> {
         guard isPresent(name) else { return .unchanged }
         guard let key = try presence(name) else { return .cleared }
         guard let value = try? container.decode(Int.self, forKey: key) else {
@@ -125,7 +125,7 @@ struct BodyReader {
     }
 
     /// A nested value decoded by its own Decodable (which throws ClientBaseError itself).
-    func nested<T: Decodable>(_ name: String, _ type: T.Type) throws -> FieldChange<T> {
+    public func nested<T: Decodable>(_ name: String, _ type: T.Type) throws -> FieldChange<T> {
         guard isPresent(name) else { return .unchanged }
         guard let key = try presence(name) else { return .cleared }
         do {
@@ -140,7 +140,7 @@ struct BodyReader {
 
 extension FieldChange {
     /// Applies the change to an optional field.
-    func apply(to field: inout Value?) {
+    public func apply(to field: inout Value?) {
         switch self {
         case .unchanged: break
         case .cleared: field = nil
@@ -149,7 +149,7 @@ extension FieldChange {
     }
 
     /// Applies the change to a field that cannot be null.
-    func apply(to field: inout Value, name: String) throws {
+    public func apply(to field: inout Value, name: String) throws {
         switch self {
         case .unchanged: break
         case .cleared: throw ClientBaseError(.invalid, "field '\(name)' cannot be null", field: name)
@@ -157,12 +157,12 @@ extension FieldChange {
         }
     }
 
-    var isUnchanged: Bool {
+    public var isUnchanged: Bool {
         if case .unchanged = self { return true }
         return false
     }
 
-    var value: Value? {
+    public var value: Value? {
         if case .set(let value) = self { return value }
         return nil
     }
@@ -293,7 +293,7 @@ public struct RecordPage<Record: Sendable>: Sendable {
     public var items: [Record]
     public var nextCursor: String?
 
-    init(_ items: [Record], limit: Int, id: (Record) -> UUID) {
+    public init(_ items: [Record], limit: Int, id: (Record) -> UUID) {
         var items = items
         if items.count > limit {
             items.removeLast()

@@ -2,7 +2,7 @@ import Foundation
 import Postgres
 
 /// One event in a client's history: a purchase, a contact, a complaint opened or closed, a
-/// payment due, paid or in trouble, a relationship recorded, a change of category.
+/// payment due, paid or in trouble, a relationship recorded, a change of category, a survey answer.
 public struct TimelineItem: Sendable, Hashable {
     /// The event types, in the order events of the same instant are listed (first first).
     public enum Kind: String, Sendable, CaseIterable {
@@ -15,6 +15,7 @@ public struct TimelineItem: Sendable, Hashable {
         case complaintOpened = "complaint_opened"
         case relationship
         case categoryChange = "category_change"
+        case surveyAnswer = "survey_answer"
 
         /// Higher ranks come first among events of one instant (ORDER BY rank DESC).
         var rank: Int { Self.allCases.count - Self.allCases.firstIndex(of: self)! }

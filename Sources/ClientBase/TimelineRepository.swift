@@ -97,6 +97,11 @@ private struct TimelineSources {
             sources.append(branch(.categoryChange, Self.categoryChange, "FROM category_changes cc WHERE cc.client_id = \(client)",
                                   column: "cc.changed_at", id: "cc.id", isDate: false, numberID: true))
         }
+        if wanted.contains(.surveyAnswer) {
+            sources.append(branch(.surveyAnswer, Self.surveyAnswer, """
+                FROM survey_answers sa JOIN survey_campaigns sc ON sc.id = sa.campaign_id WHERE sa.client_id = \(client)
+                """, column: "sa.answered_at", id: "sa.id", isDate: false))
+        }
         return sources
     }
 
@@ -213,6 +218,13 @@ private struct TimelineSources {
         'Category ' || coalesce(cc.from_category || ' → ', '') || cc.to_category AS summary,
         jsonb_build_object('from_category', cc.from_category, 'to_category', cc.to_category, 'reason', cc.reason,
                            'author', cc.author) AS data
+        """
+
+    /// A survey answer (the Surveys module's tables): the score on the campaign's scale.
+    static let surveyAnswer: PostgresQuery = """
+        upper(sa.measure) || ' answer ' || sa.score || ' (' || sc.name || ')' AS summary,
+        jsonb_build_object('campaign_id', sa.campaign_id, 'campaign_name', sc.name, 'measure', sa.measure,
+                           'score', sa.score, 'comment', sa.comment, 'invitation_id', sa.invitation_id) AS data
         """
 
     // MARK: Relationships, from either side

@@ -4,6 +4,7 @@ import Jobs
 import Logging
 import Postgres
 import ServiceLifecycle
+import Surveys
 import Tenancy
 
 /// The HTTP API: routes, middleware and the services it runs with (the database pool and the
@@ -64,6 +65,7 @@ public struct APIServer: Sendable {
         OpenAPIRoutes().register(on: router)
         let auth = AuthRoutes(users: users, authenticator: authenticator)
         auth.registerPublic(on: router.group("v1/auth"))
+        SurveyPageRoutes(responses: SurveyResponses(database: database), logger: logger).register(on: router.group("s"))
         let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
         auth.registerAuthenticated(on: v1)
         UserRoutes(users: users, keys: authenticator.keys, authenticator: authenticator)
@@ -76,6 +78,7 @@ public struct APIServer: Sendable {
         AroundThePurchaseRoutes.register(on: v1, database: database)
         AnalyticsRoutes.register(on: v1, database: database)
         ChurnRoutes.register(on: v1, database: database)
+        SurveyRoutes.register(on: v1, database: database)
         JobRoutes(queue: JobQueue(client: database)).register(on: v1.group("jobs"))
         DataRightsRoutes(repository: DataRightsRepository(database: database)).register(on: v1.group("clients"))
         ImportRoutes(clients: ClientImporter(database: database), purchases: PurchaseImporter(database: database))

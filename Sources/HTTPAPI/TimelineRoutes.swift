@@ -38,7 +38,7 @@ struct TimelineRoutes {
             for name in types.split(separator: ",", omittingEmptySubsequences: false) {
                 guard let kinds = TimelineItem.Kind.named(name.trimmingCharacters(in: .whitespaces)) else {
                     throw Problem.badRequest(
-                        "types must be a comma-separated list of: purchase, interaction, complaint (or complaint_opened, complaint_resolved), payment (or payment_due, payment_paid, payment_incident), relationship, category_change",
+                        "types must be a comma-separated list of: purchase, interaction, complaint (or complaint_opened, complaint_resolved), payment (or payment_due, payment_paid, payment_incident), relationship, category_change, survey_answer",
                         field: "types")
                 }
                 selected.formUnion(kinds)

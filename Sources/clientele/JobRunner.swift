@@ -1,5 +1,8 @@
 import Churn
+import Delivery
 import Foundation
+import Surveys
+import Tenancy
 import CoreMetrics
 import Jobs
 import Logging
@@ -13,7 +16,7 @@ enum JobRunner {
     /// CLIENTELE_JOB_CONCURRENCY (32), CLIENTELE_JOB_RETENTION_DAYS (14), CLIENTELE_JOB_LEASE_SECONDS (30),
     /// CLIENTELE_JOB_LISTEN (true; false only polls, as behind PgBouncer in transaction mode).
     static func services(
-        database: PostgresClient, logger: Logger, environment: [String: String],
+        database: PostgresClient, mail: OutboundMail?, links: SurveyLinks, logger: Logger, environment: [String: String],
         metrics: any MetricsFactory = MetricsSystem.factory
     ) -> [any Service] {
         var options = JobWorker.Options()
@@ -29,7 +32,7 @@ enum JobRunner {
         }
         let listener = environment["CLIENTELE_JOB_LISTEN"] == "false" ? nil
             : PostgresListener(configuration: database.configuration, channels: [JobQueue.channel], logger: logger)
-        var handlers = handlers()
+        var handlers = handlers(database: database, mail: mail, links: links, logger: logger)
         if environment["CLIENTELE_BENCH_JOBS"] == "true" { handlers.merge(benchHandlers()) { $1 } }
         let worker = JobWorker(
             queue: JobQueue(client: database), handlers: handlers, options: options,
@@ -42,14 +45,22 @@ enum JobRunner {
         return [worker, scheduler]
     }
 
-    static func handlers() -> [String: JobHandler] {
-        let own: [String: JobHandler] = [
+    static func handlers(database: PostgresClient, mail: OutboundMail?, links: SurveyLinks, logger: Logger) -> [String: JobHandler] {
+        var handlers: [String: JobHandler] = [
             // Does nothing: for benchmarks and for checking that workers run.
             "noop": { _ in },
+            declareSchedulesKind: { _ in await declareSchedules(database: database, logger: logger) },
         ]
-        // Churn scoring and alerts; notifications go nowhere until the Delivery layer's
-        // AlertNotifier is passed here (they are recorded as failed, with that reason).
-        return own.merging(ChurnJobs.handlers(notifier: NoAlertNotifier())) { $1 }
+        let notifier: any AlertNotifier
+        do {
+            notifier = DeliveryAlertNotifier(database: database, webhooks: try WebhookSender(logger: logger), mail: mail)
+        } catch {
+            logger.error("webhooks cannot be sent (TLS setup failed); alerts are recorded as not delivered", metadata: ["error": "\(error)"])
+            notifier = NoAlertNotifier()
+        }
+        handlers.merge(ChurnJobs.handlers(notifier: notifier)) { $1 }
+        handlers.merge(SurveyJobs.jobHandlers(database: database, mailer: SMTPSurveyMailer(mail: mail), links: links)) { $1 }
+        return handlers
     }
 
     /// For bench/jobs.sh only: a job that takes `ms` milliseconds (a stand-in for real work).
@@ -61,4 +72,33 @@ enum JobRunner {
             },
         ]
     }
+
+    /// Every active tenant's periodic jobs (nightly churn scoring, the alert digest), declared
+    /// again at each start: an unchanged schedule keeps its next firing time, so nothing is
+    /// skipped or doubled by a restart. A tenant created meanwhile gets them at the next start
+    /// of any process, or from the platform schedule that runs this every ten minutes.
+    static func declareSchedules(database: PostgresClient, logger: Logger) async {
+        do {
+            let schedules = JobSchedules(client: database)
+            _ = try await schedules.upsert(name: declareSchedulesKind, tenantID: nil, kind: declareSchedulesKind, cron: "*/10 * * * *")
+            let tenants = try await database.query(
+                "SELECT id, schema_name, role_name FROM platform.tenants WHERE status = 'active' ORDER BY id")
+                .map { TenantScope(tenantID: try $0.decode(at: 0), schemaName: try $0.decode(at: 1), roleName: try $0.decode(at: 2)) }
+            for tenant in tenants {
+                try await ChurnJobs.registerSchedules { kind, cron, _ in
+                    _ = try await schedules.upsert(name: kind, tenantID: tenant.tenantID, kind: kind, cron: cron)
+                }
+                // Recurring survey waves of active campaigns.
+                for wave in try await SurveyWaves.schedules(scope: tenant, database: database) {
+                    let payload = try JSONDecoder().decode([String: String].self, from: Data(wave.job.payloadJSON.utf8))
+                    _ = try await schedules.upsert(
+                        name: wave.name, tenantID: tenant.tenantID, kind: wave.job.kind, payload: payload, cron: wave.cron)
+                }
+            }
+        } catch {
+            logger.error("periodic jobs not declared", metadata: ["error": "\(error)"])
+        }
+    }
+
+    static let declareSchedulesKind = "platform.declare_schedules"
 }

@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import Postgres
 import Prometheus
+import Surveys
 import Tenancy
 
 struct ServeCommand: AsyncParsableCommand {
@@ -33,6 +34,13 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = runtime.logger
         let poolSize = Int(environment["CLIENTELE_POOL_SIZE"] ?? "") ?? 10
         let database = runtime.makeClient(maximumConnections: max(2, poolSize))
+        let mail: OutboundMail?
+        do {
+            mail = try OutboundMail.fromEnvironment(environment)
+        } catch {
+            await runtime.finish()
+            fail(error)
+        }
         do {
             if environment["CLIENTELE_AUTO_MIGRATE"] != "false" {
                 let report = try await Migrator(client: database, migrations: runtime.migrations, logger: logger)
@@ -43,6 +51,9 @@ struct ServeCommand: AsyncParsableCommand {
             }
             if runtime.cluster != nil {
                 try await DemoTenant.ensure(runtime: runtime, database: database)
+            }
+            if environment["CLIENTELE_WORKERS"] != "false" {
+                await JobRunner.declareSchedules(database: database, logger: logger)
             }
         } catch {
             await database.shutdown()
@@ -57,7 +68,9 @@ struct ServeCommand: AsyncParsableCommand {
         let server = APIServer(database: database, settings: settings, logger: logger)
         let demoKey = runtime.cluster.flatMap { DemoTenant.savedKey(in: $0.root) }
         let background = environment["CLIENTELE_WORKERS"] == "false" ? []
-            : JobRunner.services(database: database, logger: logger, environment: environment,
+            : JobRunner.services(database: database, mail: mail,
+                                 links: SurveyLinks.fromEnvironment(environment, host: settings.host, port: settings.port),
+                                 logger: logger, environment: environment,
                                  metrics: PrometheusMetricsFactory(registry: server.metrics.registry))
         let app = server.makeApplication(background: background) { port in
             var lines = ["Clientele is listening on http://\(settings.host):\(port)"]

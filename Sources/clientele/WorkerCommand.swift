@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import Surveys
 
 /// A process that only runs jobs: start as many as the work needs, on as many machines. They
 /// share the queue through PostgreSQL (SKIP LOCKED); none of them is a leader.
@@ -27,7 +28,18 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         let poolSize = Int(environment["CLIENTELE_POOL_SIZE"] ?? "") ?? 10
         let database = runtime.makeClient(maximumConnections: max(2, poolSize))
-        let services = [database] + JobRunner.services(database: database, logger: runtime.logger, environment: environment)
+        let mail: OutboundMail?
+        do {
+            mail = try OutboundMail.fromEnvironment(environment)
+        } catch {
+            await runtime.finish()
+            fail(error)
+        }
+        await JobRunner.declareSchedules(database: database, logger: runtime.logger)
+        let links = SurveyLinks.fromEnvironment(
+            environment, host: environment["HOST"] ?? "127.0.0.1", port: Int(environment["PORT"] ?? "") ?? 8080)
+        let services = [database] + JobRunner.services(
+            database: database, mail: mail, links: links, logger: runtime.logger, environment: environment)
         let group = ServiceGroup(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger)
         runtime.logger.info("worker started", metadata: ["pid": "\(getpid())"])

@@ -31,6 +31,7 @@ struct PermissionMatrixTests {
         .dataRights: (.get, "/v1/clients/{client}/personal-data", nil),
         .manageJobs: (.get, "/v1/jobs", nil),
         .manageAlerts: (.get, "/v1/churn/settings", nil),
+        .manageSurveys: (.post, "/v1/survey-campaigns", #"{"name": "Probe", "measure": "nps", "question_fr": "Q ?", "trigger": "manual"}"#),
     ]
 
     /// Permissions in the matrix whose routes are still to come: none now. A new permission
