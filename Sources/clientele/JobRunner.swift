@@ -66,8 +66,10 @@ enum JobRunner {
     /// For bench/jobs.sh only: a job that takes `ms` milliseconds (a stand-in for real work).
     static func benchHandlers() -> [String: JobHandler] {
         [
+            // `first_ms`, if given, is the first attempt's duration (a test kills that one).
             "bench.sleep": { context in
-                let ms = try context.job.payload(as: [String: Int].self)["ms"] ?? 5
+                let payload = try context.job.payload(as: [String: Int].self)
+                let ms = (context.job.attempt == 1 ? payload["first_ms"] : nil) ?? payload["ms"] ?? 5
                 try await Task.sleep(for: .milliseconds(ms))
             },
         ]

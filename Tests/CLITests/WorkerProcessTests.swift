@@ -39,7 +39,7 @@ extension CLITests {
         #expect(try clientele("migrate").status == 0)
         let database = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL), logger: TestDatabase.logger)
         let id = try #require(try await database.query("""
-            INSERT INTO platform.jobs (kind, payload, max_attempts) VALUES ('bench.sleep', '{"ms": 3000}', 5) RETURNING id
+            INSERT INTO platform.jobs (kind, payload, max_attempts) VALUES ('bench.sleep', '{"first_ms": 120000, "ms": 100}', 5) RETURNING id
             """).first?.decode(Int64.self, at: 0))
         func state() async throws -> String? {
             try await database.query("""
@@ -52,7 +52,7 @@ extension CLITests {
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()
         #expect(first.terminationReason == .uncaughtSignal)
-        #expect(try await state() == "running")  // held under the dead worker's lease
+        #expect(try await state() == "running")  // held under the dead worker's lease (its first run takes 2 min)
 
         let second = try startWorker()
         #expect(try await waitFor(seconds: 40) { try await state() == "succeeded" })
