@@ -84,10 +84,12 @@ struct JobSchedulerTests {
         let advanced = try #require(try await schedules.get(name: "sync", tenantID: tenant))
         #expect(advanced.lastRunAt == tickDate)
         #expect(advanced.nextRunAt == tickDate.addingTimeInterval(60))
-        // Nothing more is due until the next minute.
-        #expect(try await scheduler.fireDueTicks() == 0)
-        #expect(try await jobs().count == 1)
-        #expect(scheduler.statistics.fired == 1)
+        // Nothing more is due until the next minute (on a machine slow enough to reach it,
+        // that minute's tick is due, and only it).
+        let nextMinuteReached = try await databaseNow() >= advanced.nextRunAt!
+        #expect(try await scheduler.fireDueTicks() == (nextMinuteReached ? 1 : 0))
+        #expect(try await jobs().count == (nextMinuteReached ? 2 : 1))
+        #expect(scheduler.statistics.fired == (nextMinuteReached ? 2 : 1))
         await client.shutdown()
     }
 
