@@ -44,14 +44,19 @@ public struct LocalPostgresCluster: Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         return PostgresConfiguration(
             host: "127.0.0.1", port: port, user: applicationRole, password: password,
-            database: applicationDatabase
+            database: applicationDatabase, connectTimeout: Self.connectTimeout
         )
     }
 
     /// How the cluster's superuser connects: the Unix socket in the data folder (trust, 0700).
     public func superuserConfiguration(database: String = "postgres") -> PostgresConfiguration {
-        PostgresConfiguration(host: dataDirectory.path, port: port, user: "postgres", database: database)
+        PostgresConfiguration(host: dataDirectory.path, port: port, user: "postgres", database: database,
+                              connectTimeout: Self.connectTimeout)
     }
+
+    /// A private cluster shares its machine with whatever loads it (a whole test suite creating
+    /// databases at once, a build): 5 s to connect was seen to run out there.
+    static let connectTimeout = 30
 
     public var isInitialized: Bool {
         FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path)
