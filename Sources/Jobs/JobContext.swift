@@ -14,7 +14,8 @@ public struct JobContext: Sendable {
     public let client: PostgresClient
     let worker: String
     let scopes: TenantScopes
-    let completed = Completed()
+    /// Whether the handler completed its job itself.
+    let completed = Flag()
 
     /// The job's tenant, as its transactions need it. Fails for a platform job or a tenant
     /// that is no longer active.
@@ -49,13 +50,6 @@ public struct JobContext: Sendable {
     }
 }
 
-/// Whether the handler completed its job itself.
-final class Completed: Sendable {
-    private let flag = Mutex(false)
-    var isSet: Bool { flag.withLock { $0 } }
-    func set() { flag.withLock { $0 = true } }
-}
-
 /// Tenant scopes by id, cached for a minute: a suspended or deleted tenant stops getting
 /// work within that time.
 final class TenantScopes: Sendable {
@@ -67,11 +61,9 @@ final class TenantScopes: Sendable {
     func scope(of tenantID: Int64) async throws -> TenantScope {
         let now = ContinuousClock.now
         if let cached = cache.withLock({ $0[tenantID] }), cached.until > now { return cached.scope }
-        guard let row = try await client.query("""
-            SELECT schema_name, role_name FROM platform.tenants WHERE id = \(tenantID) AND status = 'active'
-            """).first
-        else { throw JobError(message: "tenant \(tenantID) is not active") }
-        let scope = TenantScope(tenantID: tenantID, schemaName: try row.decode(at: 0), roleName: try row.decode(at: 1))
+        guard let scope = try await TenantScope.active(tenantID: tenantID, client: client) else {
+            throw JobError(message: "tenant \(tenantID) is not active")
+        }
         cache.withLock { $0[tenantID] = (scope, now + .seconds(60)) }
         return scope
     }

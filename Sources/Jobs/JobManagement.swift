@@ -86,12 +86,7 @@ extension JobQueue {
     public func cancel(_ id: Int64, tenantID: Int64?) async throws -> JobRecord? {
         try await change(id, tenantID: tenantID, action: "cancelled", """
             WITH gone AS (DELETE FROM platform.jobs WHERE id = \(id) AND state = 'queued' RETURNING *)
-            INSERT INTO platform.job_history
-                (id, tenant_id, kind, payload, state, attempts, max_attempts, run_at, started_at, created_at,
-                 finished_at, last_error, errors, unique_key)
-            SELECT id, tenant_id, kind, payload, 'cancelled', attempts, max_attempts, run_at, started_at, created_at,
-                   now(), last_error, errors, unique_key
-            FROM gone
+            \(fragment: Self.intoHistory(from: "gone", state: "'cancelled'", error: nil))
             RETURNING \(fragment: JobRecord.columns(finished: true))
             """)
     }

@@ -134,34 +134,41 @@ public struct JobQueue: Sendable {
         try await complete([job], worker: worker).contains(job.id)
     }
 
-    /// Completes the job inside the caller's transaction: its other writes and its completion
-    /// commit together. Throws `JobLeaseLost` if the worker no longer holds it.
-    public static func complete(_ job: Job, worker: String, in session: PostgresSession) async throws {
-        let rows = try await session.query(
-            finish(ids: [job.id], attempts: [job.attempt], worker: worker, state: .succeeded))
-        if rows.isEmpty { throw JobLeaseLost(jobID: job.id) }
-    }
-
     /// One statement that moves held running jobs to the history in `state`.
     static func finish(ids: [Int64], attempts: [Int], worker: String, state: JobState, error: String? = nil) -> PostgresQuery {
-        """
-        WITH done AS (
-            DELETE FROM platform.jobs j
-            USING unnest(\(ids)::bigint[], \(attempts.map(Int32.init))::int4[]) AS held(id, attempt)
-            WHERE j.id = held.id AND j.attempts = held.attempt AND j.state = 'running' AND j.locked_by = \(worker)
-            RETURNING j.*
-        )
-        INSERT INTO platform.job_history
-            (id, tenant_id, kind, payload, state, attempts, max_attempts, run_at, started_at, created_at,
-             finished_at, last_error, errors, unique_key)
-        SELECT id, tenant_id, kind, payload, \(state), attempts, max_attempts, run_at, started_at, created_at,
-               now(), coalesce(left(\(error), 2000), last_error),
-               CASE WHEN \(error)::text IS NULL THEN errors
-                    ELSE errors || jsonb_build_object('attempt', attempts, 'at', now(), 'error', left(\(error), 2000)) END,
-               unique_key
-        FROM done
-        RETURNING id
-        """
+        let message: PostgresQuery = "left(\(error), 2000)"
+        return """
+            WITH done AS (
+                DELETE FROM platform.jobs j
+                USING unnest(\(ids)::bigint[], \(attempts.map(Int32.init))::int4[]) AS held(id, attempt)
+                WHERE j.id = held.id AND j.attempts = held.attempt AND j.state = 'running' AND j.locked_by = \(worker)
+                RETURNING j.*
+            )
+            \(fragment: intoHistory(from: "done", state: "\(state)",
+                                     error: error == nil ? nil : message))
+            RETURNING id
+            """
+    }
+
+    /// Copies the rows of `source` (a CTE of deleted `platform.jobs` rows) into the history,
+    /// finished now in `state`; `error`, if any, becomes the last error and joins the list.
+    /// The one place that knows the history's columns.
+    static func intoHistory(from source: PostgresQuery, state: PostgresQuery, error: PostgresQuery?) -> PostgresQuery {
+        let lastError = error ?? "last_error"
+        let errors = error.map(appendingError) ?? "errors"
+        return """
+            INSERT INTO platform.job_history
+                (id, tenant_id, kind, payload, state, attempts, max_attempts, run_at, started_at, created_at,
+                 finished_at, last_error, errors, unique_key)
+            SELECT id, tenant_id, kind, payload, \(fragment: state), attempts, max_attempts, run_at, started_at, created_at,
+                   now(), \(fragment: lastError), \(fragment: errors), unique_key
+            FROM \(fragment: source)
+            """
+    }
+
+    /// The job's error list with this attempt's error added.
+    static func appendingError(_ message: PostgresQuery) -> PostgresQuery {
+        "errors || jsonb_build_object('attempt', attempts, 'at', now(), 'error', \(fragment: message))"
     }
 
     /// Records a failed run: queued again after `retryAfter`, or discarded (kept in the history
@@ -177,8 +184,7 @@ public struct JobQueue: Sendable {
         return try await client.query("""
             UPDATE platform.jobs
             SET state = 'queued', run_at = now() + make_interval(secs => \(retryAfter.seconds)),
-                last_error = left(\(error), 2000),
-                errors = errors || jsonb_build_object('attempt', attempts, 'at', now(), 'error', left(\(error), 2000)),
+                last_error = left(\(error), 2000), errors = \(fragment: Self.appendingError("left(\(error), 2000)")),
                 locked_by = NULL, locked_until = NULL
             WHERE id = \(job.id) AND attempts = \(job.attempt) AND state = 'running' AND locked_by = \(worker)
             """).affectedRows == 1
@@ -186,11 +192,23 @@ public struct JobQueue: Sendable {
 
     // MARK: Leases
 
-    /// Renews the leases of this worker's running jobs.
-    public func heartbeat(worker: String, lease: Duration) async throws {
+    /// Renews the leases of these jobs, if this worker still holds them. Only the jobs a worker
+    /// is running now: one whose completion could not be recorded is let go, and rescued.
+    public func heartbeat(_ ids: [Int64], worker: String, lease: Duration) async throws {
+        guard !ids.isEmpty else { return }
         _ = try await client.query("""
             UPDATE platform.jobs SET locked_until = now() + make_interval(secs => \(lease.seconds))
-            WHERE state = 'running' AND locked_by = \(worker)
+            WHERE id = ANY(\(ids)::bigint[]) AND state = 'running' AND locked_by = \(worker)
+            """)
+    }
+
+    /// Gives a held job back to the queue, due now, its attempt not counted (a run interrupted
+    /// by shutdown, not a failure).
+    public func release(_ job: Job, worker: String) async throws {
+        _ = try await client.query("""
+            UPDATE platform.jobs SET state = 'queued', attempts = attempts - 1, run_at = now(),
+                   locked_by = NULL, locked_until = NULL
+            WHERE id = \(job.id) AND attempts = \(job.attempt) AND state = 'running' AND locked_by = \(worker)
             """)
     }
 
@@ -204,8 +222,7 @@ public struct JobQueue: Sendable {
             """
             UPDATE platform.jobs
             SET state = 'queued', run_at = now(), last_error = \(fragment: message),
-                errors = errors || jsonb_build_object('attempt', attempts, 'at', now(), 'error', \(fragment: message)),
-                locked_by = NULL, locked_until = NULL
+                errors = \(fragment: Self.appendingError(message)), locked_by = NULL, locked_until = NULL
             WHERE state = 'running' AND locked_until < now() AND attempts < max_attempts
             """,
             """
@@ -213,13 +230,7 @@ public struct JobQueue: Sendable {
                 DELETE FROM platform.jobs WHERE state = 'running' AND locked_until < now() AND attempts >= max_attempts
                 RETURNING *
             )
-            INSERT INTO platform.job_history
-                (id, tenant_id, kind, payload, state, attempts, max_attempts, run_at, started_at, created_at,
-                 finished_at, last_error, errors, unique_key)
-            SELECT id, tenant_id, kind, payload, 'discarded', attempts, max_attempts, run_at, started_at, created_at,
-                   now(), \(fragment: message),
-                   errors || jsonb_build_object('attempt', attempts, 'at', now(), 'error', \(fragment: message)), unique_key
-            FROM lost
+            \(fragment: Self.intoHistory(from: "lost", state: "'discarded'", error: message))
             """,
         ])
         return rows[0].affectedRows + rows[1].affectedRows

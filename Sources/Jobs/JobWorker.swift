@@ -73,7 +73,7 @@ public final class JobWorker: Service, Sendable {
     }
 
     public func run() async throws {
-        let stopping = StopFlag()
+        let stopping = Flag()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 if let listener {
@@ -101,7 +101,7 @@ public final class JobWorker: Service, Sendable {
         }
     }
 
-    private func fetchLoop(until stopping: StopFlag) async {
+    private func fetchLoop(until stopping: Flag) async {
         await withDiscardingTaskGroup { running in
             while !stopping.isSet, !Task.isCancelled {
                 // A quarter of the slots at least: under load, one statement claims many jobs.
@@ -143,7 +143,7 @@ public final class JobWorker: Service, Sendable {
         }
     }
 
-    func execute(_ job: Job, stopping: StopFlag) async {
+    func execute(_ job: Job, stopping: Flag) async {
         var logger = self.logger
         logger[metadataKey: "job"] = "\(job.id)"
         logger[metadataKey: "kind"] = "\(job.kind)"
@@ -195,25 +195,14 @@ public final class JobWorker: Service, Sendable {
     private func giveBack(_ job: Job, logger: Logger) async {
         // In a task of its own: this one is cancelled, and the pool refuses cancelled work.
         let queue = self.queue, worker = self.id
-        let outcome = await Task {
-            _ = try await queue.client.query("""
-                UPDATE platform.jobs SET state = 'queued', attempts = attempts - 1, run_at = now(),
-                       locked_by = NULL, locked_until = NULL
-                WHERE id = \(job.id) AND attempts = \(job.attempt) AND state = 'running' AND locked_by = \(worker)
-                """)
-        }.result
+        let outcome = await Task { try await queue.release(job, worker: worker) }.result
         if case .failure(let error) = outcome {
             logger.error("cannot give back an interrupted job; its lease will run out", metadata: ["error": "\(error)"])
         }
     }
 
     private func renewLeases() async throws {
-        let ids = Array(held.withLock { $0 })
-        guard !ids.isEmpty else { return }
-        _ = try await queue.client.query("""
-            UPDATE platform.jobs SET locked_until = now() + make_interval(secs => \(options.lease.seconds))
-            WHERE id = ANY(\(ids)::bigint[]) AND state = 'running' AND locked_by = \(id)
-            """)
+        try await queue.heartbeat(Array(held.withLock { $0 }), worker: id, lease: options.lease)
     }
 
     private func rescue() async throws {
@@ -235,7 +224,7 @@ public final class JobWorker: Service, Sendable {
         metrics.pending(queued: counts.queued, running: counts.running)
     }
 
-    private func every(_ interval: Duration, until stopping: StopFlag, _ work: @Sendable () async throws -> Void) async {
+    private func every(_ interval: Duration, until stopping: Flag, _ work: @Sendable () async throws -> Void) async {
         while !stopping.isSet, !Task.isCancelled {
             try? await Task.sleep(for: interval)
             if Task.isCancelled || stopping.isSet { return }
@@ -251,7 +240,8 @@ struct JobError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-final class StopFlag: Sendable {
+/// A flag set once, read from any task (the worker is stopping; a handler completed its job).
+final class Flag: Sendable {
     private let flag = Mutex(false)
     var isSet: Bool { flag.withLock { $0 } }
     func set() { flag.withLock { $0 = true } }

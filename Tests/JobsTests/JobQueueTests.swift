@@ -108,8 +108,8 @@ struct JobQueueTests {
     @Test("a live worker renews its lease, so its job is not rescued")
     func heartbeat() async throws {
         let id = try #require(try await queue.enqueue(NewJob(kind: "slow")))
-        _ = try await queue.claim(worker: "w", limit: 1, lease: .milliseconds(100))
-        try await queue.heartbeat(worker: "w", lease: .seconds(30))
+        let held = try await queue.claim(worker: "w", limit: 1, lease: .milliseconds(100))
+        try await queue.heartbeat(held.map(\.id), worker: "w", lease: .seconds(30))
         try await Task.sleep(for: .milliseconds(150))
         #expect(try await queue.rescue() == 0)
         #expect(try await queue.status(of: id)?.state == .running)
