@@ -38,7 +38,7 @@ struct AuditRoutes {
             writer.raw(",\"action\":"); writer.string(entry.action)
             writer.raw(",\"entity\":"); writer.string(entry.entity)
             writer.raw(",\"entity_id\":"); writer.string(entry.entityID)
-            writer.raw(",\"changes\":"); writer.bytes.append(contentsOf: entry.changesJSON.utf8)
+            writer.raw(",\"changes\":"); writer.json(entry.changesJSON)
             writer.raw("}")
         }
         return JSONBody.response(bytes: writer.bytes)

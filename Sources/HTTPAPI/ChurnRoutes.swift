@@ -149,12 +149,12 @@ enum ChurnJSON {
         for (index, change) in churn.history.enumerated() {
             if index > 0 { writer.raw(",") }
             writer.raw("{\"at\":"); writer.date(change.at)
-            writer.raw(",\"reasons\":"); writer.ascii(change.reasonsJSON)
+            writer.raw(",\"reasons\":"); writer.json(change.reasonsJSON)
             writer.raw(",\"score\":"); writer.integer(change.score)
             writer.raw("}")
         }
         writer.raw("],\"pending_alert_id\":"); writer.id(churn.pendingAlertID)
-        writer.raw(",\"reasons\":"); writer.ascii(churn.reasonsJSON)
+        writer.raw(",\"reasons\":"); writer.json(churn.reasonsJSON)
         writer.raw(",\"score\":"); writer.integer(churn.score)
         writer.raw("}")
         return writer.bytes
@@ -173,15 +173,10 @@ extension JSONWriter {
         raw(",\"id\":"); id(alert.id)
         raw(",\"note\":"); string(alert.note)
         raw(",\"raised_at\":"); date(alert.raisedAt)
-        raw(",\"reasons\":"); ascii(alert.reasonsJSON)
+        raw(",\"reasons\":"); json(alert.reasonsJSON)
         raw(",\"revision\":"); integer(alert.revision)
         raw(",\"score\":"); integer(alert.score)
         raw(",\"state\":"); string(alert.state.rawValue)
         raw("}")
-    }
-
-    mutating func optionalDate(_ value: Date?) {
-        guard let value else { return raw("null") }
-        date(value)
     }
 }

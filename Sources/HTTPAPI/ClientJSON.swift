@@ -162,7 +162,7 @@ struct JSONWriter {
 
     private mutating func consent(_ consent: Client.Consent) {
         raw("{\"at\":")
-        if let at = consent.at { date(at) } else { raw("null") }
+        optionalDate(consent.at)
         raw(consent.granted ? ",\"granted\":true" : ",\"granted\":false")
         field(",\"source\":", consent.source)
         raw("}")
@@ -241,6 +241,11 @@ struct JSONWriter {
     /// JSON that PostgreSQL wrote (a jsonb column's text): already valid, copied as is.
     mutating func json(_ text: String) {
         bytes.append(contentsOf: text.utf8)
+    }
+
+    mutating func optionalDate(_ value: Date?) {
+        guard let value else { return raw("null") }
+        date(value)
     }
 
     mutating func raw(_ text: StaticString) {

@@ -22,7 +22,7 @@ struct DataRightsRoutes {
             writer.raw("{\"action\":"); writer.string(entry.action)
             writer.raw(",\"actor\":"); writer.string(entry.actor)
             writer.raw(",\"at\":"); writer.date(entry.at)
-            writer.raw(",\"changes\":"); writer.bytes.append(contentsOf: entry.changesJSON.utf8)
+            writer.raw(",\"changes\":"); writer.json(entry.changesJSON)
             writer.raw(",\"entity\":"); writer.string(entry.entity)
             writer.raw(",\"entity_id\":"); writer.string(entry.entityID)
             writer.raw(",\"id\":"); writer.string(String(entry.id))

@@ -105,13 +105,13 @@ extension JSONWriter {
         raw(",\"created_at\":"); date(job.createdAt)
         // Written by PostgreSQL (jsonb): [{"at": …, "error": …, "attempt": …}, …]
         raw(",\"errors\":"); json(job.errorsJSON)
-        raw(",\"finished_at\":"); if let at = job.finishedAt { date(at) } else { raw("null") }
+        raw(",\"finished_at\":"); optionalDate(job.finishedAt)
         raw(",\"id\":"); ascii(String(job.id))
         raw(",\"kind\":"); string(job.kind)
         raw(",\"last_error\":"); string(job.lastError)
         raw(",\"max_attempts\":"); ascii(String(job.maxAttempts))
         raw(",\"run_at\":"); date(job.runAt)
-        raw(",\"started_at\":"); if let at = job.startedAt { date(at) } else { raw("null") }
+        raw(",\"started_at\":"); optionalDate(job.startedAt)
         raw(",\"state\":"); string(job.state.rawValue)
         raw("}")
     }

@@ -122,7 +122,7 @@ enum RecordJSON {
         writer.page(page.items, nextCursor: page.nextCursor) { writer, item in
             writer.raw("{\"at\":"); writer.date(item.at)
             // Written by PostgreSQL as a JSON object: copied as it is.
-            writer.raw(",\"data\":"); writer.bytes += Array(item.dataJSON.utf8)
+            writer.raw(",\"data\":"); writer.json(item.dataJSON)
             writer.raw(",\"id\":"); writer.string(item.id)
             writer.raw(",\"summary\":"); writer.string(item.summary)
             writer.raw(",\"type\":"); writer.string(item.type.rawValue)

@@ -166,7 +166,7 @@ extension JSONWriter {
         raw(",\"campaign_name\":"); string(answer.campaignName)
         raw(",\"comment\":"); string(answer.comment)
         // A JSON array written by PostgreSQL: copied as it is.
-        raw(",\"extra_answers\":"); bytes += Array(answer.extraAnswersJSON.utf8)
+        raw(",\"extra_answers\":"); json(answer.extraAnswersJSON)
         raw(",\"id\":"); id(answer.id)
         raw(",\"invitation_id\":"); id(answer.invitationID)
         raw(",\"language\":"); string(answer.language.rawValue)
