@@ -179,7 +179,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Delivery", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
             // The loopback SMTP server and webhook receiver are Python scripts the tests start.
             exclude: ["smtp", "webhook"],
             swiftSettings: swiftSettings

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 @testable import Delivery
 
 /// A server that refuses, hangs or drops the connection: each gives a clear error of the right

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import TestSupport
 @testable import Delivery
 
 /// The aiosmtpd server of `smtp/smtp_server.py`, in one of its behaviours.
@@ -20,7 +21,7 @@ struct SMTPTestServer {
         if tls == .implicit { arguments.append("--implicit-tls") }
         if let auth { arguments += ["--auth", auth] }
         if let authOnly { arguments += ["--auth-only", authOnly] }
-        return SMTPTestServer(server: try await LoopbackServer.start(script: "smtp/smtp_server.py", arguments: arguments))
+        return SMTPTestServer(server: try await LoopbackServer.start(script: "DeliveryTests/smtp/smtp_server.py", arguments: arguments))
     }
 
     var port: Int { server.port }
@@ -101,4 +102,23 @@ enum SampleMail {
         .<p>Point en début de ligne</p>
         </body></html>
         """
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost, made once per test run by openssl.
+enum TestCertificate {
+    static let files: Result<(certificate: String, key: String), any Error> = Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clientele-delivery-tls-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        try LoopbackServer.run([
+            "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout", key, "-out", certificate,
+        ])
+        return (certificate, key)
+    }
+
+    static var certificate: String { get throws { try files.get().certificate } }
+    static var key: String { get throws { try files.get().key } }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 @testable import Delivery
 
 /// The receiver of `webhook/webhook_receiver.py`, with the requests it recorded.
@@ -23,7 +24,7 @@ struct WebhookTestReceiver {
     static func start(tls: Bool = false) async throws -> WebhookTestReceiver {
         let arguments = tls ? ["--cert", try TestCertificate.certificate, "--key", try TestCertificate.key] : []
         return WebhookTestReceiver(
-            server: try await LoopbackServer.start(script: "webhook/webhook_receiver.py", arguments: arguments),
+            server: try await LoopbackServer.start(script: "DeliveryTests/webhook/webhook_receiver.py", arguments: arguments),
             scheme: tls ? "https" : "http")
     }
 

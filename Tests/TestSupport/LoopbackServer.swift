@@ -1,25 +1,27 @@
 import Foundation
-import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A real server from a Python script of this folder, started on a free loopback port for one
-/// test and killed after it. The script writes its port to `<directory>/port` once listening.
-final class LoopbackServer: Sendable {
-    let pid: pid_t
-    let directory: URL
-    let port: Int
+/// A real server from a Python script of the Tests folder (the SMTP server and webhook receiver
+/// of DeliveryTests), started on a free loopback port for one test and killed after it. The
+/// script writes its port to `<directory>/port` once listening.
+public final class LoopbackServer: Sendable {
+    public let pid: pid_t
+    public let directory: URL
+    public let port: Int
 
     /// Debian's interpreter: python3-aiosmtpd installs there, not into other Pythons on PATH.
     static let python = "/usr/bin/python3"
 
-    static func start(script: String, arguments: [String]) async throws -> LoopbackServer {
+    /// `script` is relative to the Tests folder, e.g. `DeliveryTests/smtp/smtp_server.py`.
+    public static func start(script: String, arguments: [String]) async throws -> LoopbackServer {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("clientele-delivery-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let scriptPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(script).path
+        let scriptPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(script).path
         let log = directory.appendingPathComponent("server.log").path
         let pid = try spawn([python, scriptPath, "--dir", directory.path] + arguments, output: log)
 
@@ -45,7 +47,7 @@ final class LoopbackServer: Sendable {
         self.port = port
     }
 
-    func stop() {
+    public func stop() {
         kill(pid, SIGKILL)
         var status: Int32 = 0
         _ = waitpid(pid, &status, 0)
@@ -53,7 +55,7 @@ final class LoopbackServer: Sendable {
     }
 
     /// The JSON records the script saved under `<directory>/<folder>`, in arrival order.
-    func records<Record: Decodable>(in folder: String, as type: Record.Type) throws -> [Record] {
+    public func records<Record: Decodable>(in folder: String, as type: Record.Type) throws -> [Record] {
         let folder = directory.appendingPathComponent(folder)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         return try names.filter { $0.hasSuffix(".json") }
@@ -62,7 +64,7 @@ final class LoopbackServer: Sendable {
     }
 
     /// Runs a command to its end (openssl), failing the test setup on a non-zero exit.
-    static func run(_ command: [String]) throws {
+    public static func run(_ command: [String]) throws {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("clientele-delivery-\(UUID().uuidString).log").path
         defer { try? FileManager.default.removeItem(atPath: log) }
         let pid = try spawn(command, output: log)
@@ -89,7 +91,7 @@ final class LoopbackServer: Sendable {
     }
 
     /// A loopback port with nothing listening: bound by the kernel, then released.
-    static func closedPort() throws -> Int {
+    public static func closedPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -107,26 +109,7 @@ final class LoopbackServer: Sendable {
     }
 }
 
-/// A self-signed certificate for 127.0.0.1 and localhost, made once per test run by openssl.
-enum TestCertificate {
-    static let files: Result<(certificate: String, key: String), any Error> = Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clientele-delivery-tls-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let certificate = directory.appendingPathComponent("cert.pem").path
-        let key = directory.appendingPathComponent("key.pem").path
-        try LoopbackServer.run([
-            "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout", key, "-out", certificate,
-        ])
-        return (certificate, key)
-    }
-
-    static var certificate: String { get throws { try files.get().certificate } }
-    static var key: String { get throws { try files.get().key } }
-}
-
-struct TestSetupError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct TestSetupError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
