@@ -26,7 +26,9 @@ struct CLITests {
         try clientele(arguments: arguments, input: input, databaseURL: databaseURL)
     }
 
-    func clientele(arguments: [String], input: String = "", databaseURL: String? = nil) throws -> Outcome {
+    func clientele(
+        arguments: [String], input: String = "", databaseURL: String? = nil, environment extra: [String: String] = [:]
+    ) throws -> Outcome {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("clientele")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
@@ -41,6 +43,7 @@ struct CLITests {
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = databaseURL ?? self.databaseURL
         environment["CLIENTELE_SQL_DIR"] = TestDatabase.sqlDirectory.path
+        environment.merge(extra) { $1 }
         let status = try ChildProcess.run(
             [binary.path] + arguments, environment: environment,
             inputPath: inPath, outputPath: outPath, errorPath: errPath)

@@ -8,6 +8,9 @@ what a real mail reader would see.
 --mode makes it misbehave: rcpt-550, rcpt-451 (refuse RCPT), data-550, data-451 (refuse the
 message after the final "."), hang-data (never answer the final "."), close-mid-data (close
 the connection after the first line of the message), silent (accept TCP, never greet).
+Two modes stall only the first message, as a worker killed mid-send meets: hang-first-rcpt
+(never answer the first RCPT, before anything is delivered) and save-then-hang-first (save the
+first message, then never answer its final "."). Both write DIR/stalled when they stall.
 """
 
 import argparse
@@ -27,12 +30,23 @@ class Recorder:
         os.makedirs(self.directory, exist_ok=True)
         self.mode = mode
         self.count = 0
+        self.stalled = False
+
+    async def stall_once(self):
+        """The first time only: say so in DIR/stalled, then never answer."""
+        if self.stalled:
+            return
+        self.stalled = True
+        open(os.path.join(os.path.dirname(self.directory), "stalled"), "w").close()
+        await asyncio.sleep(3600)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.mode == "rcpt-550":
             return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
         if self.mode == "rcpt-451":
             return "451 4.3.0 Temporary lookup failure"
+        if self.mode == "hang-first-rcpt":
+            await self.stall_once()
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -67,6 +81,8 @@ class Recorder:
         with open(path + ".tmp", "w") as out:
             json.dump(record, out)
         os.rename(path + ".tmp", path)
+        if self.mode == "save-then-hang-first":
+            await self.stall_once()
         return "250 2.0.0 Ok: queued as test-%d" % self.count
 
 
