@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import HTTPAPI
+import Hummingbird
 import Logging
+import Prometheus
 import ServiceLifecycle
 import Surveys
 
@@ -12,7 +15,8 @@ struct WorkerCommand: AsyncParsableCommand {
         abstract: "Run background jobs only (no HTTP server).",
         discussion: """
             Environment: as `serve` for the database; CLIENTELE_POOL_SIZE (10), CLIENTELE_JOB_CONCURRENCY (32), \
-            CLIENTELE_JOB_RETENTION_DAYS (14), CLIENTELE_JOB_LISTEN (true). SIGTERM or SIGINT: stops claiming, \
+            CLIENTELE_JOB_RETENTION_DAYS (14), CLIENTELE_JOB_LISTEN (true); CLIENTELE_METRICS_PORT: serve /metrics, \
+            /healthz and /readyz on this port (HOST's address; none by default). SIGTERM or SIGINT: stops claiming, \
             lets running jobs finish for 20 s, gives the rest back to the queue.
             """
     )
@@ -35,18 +39,43 @@ struct WorkerCommand: AsyncParsableCommand {
             await runtime.finish()
             fail(error)
         }
+        var metricsPort: Int?
+        if let text = environment["CLIENTELE_METRICS_PORT"] {
+            guard let port = Int(text), (0...65535).contains(port) else {
+                await runtime.finish()
+                fail(ConfigurationError(message: "CLIENTELE_METRICS_PORT must be a port number, not '\(text)'"))
+            }
+            metricsPort = port
+        }
         await JobRunner.declareSchedules(database: database, logger: runtime.logger)
-        let links = SurveyLinks.fromEnvironment(
-            environment, host: environment["HOST"] ?? "127.0.0.1", port: Int(environment["PORT"] ?? "") ?? 8080)
-        let services = [database] + JobRunner.services(
-            database: database, mail: mail, links: links, logger: runtime.logger, environment: environment)
-        let group = ServiceGroup(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger)
+        let host = environment["HOST"] ?? "127.0.0.1"
+        let links = SurveyLinks.fromEnvironment(environment, host: host, port: Int(environment["PORT"] ?? "") ?? 8080)
         runtime.logger.info("worker started", metadata: ["pid": "\(getpid())"])
-        do {
-            try await group.run()
-        } catch {
-            runtime.logger.error("worker stopped", metadata: ["error": "\(error)"])
+        if let port = metricsPort {
+            let metrics = HTTPMetrics(database: database)
+            let background = JobRunner.services(
+                database: database, mail: mail, links: links, logger: runtime.logger, environment: environment,
+                metrics: PrometheusMetricsFactory(registry: metrics.registry))
+            let app = OperationsServer.makeApplication(
+                database: database, metrics: metrics, host: host, port: port, background: background, logger: runtime.logger
+            ) { port in
+                FileHandle.standardOutput.write(Data("Worker metrics on http://\(host):\(port)/metrics\n".utf8))
+            }
+            do {
+                try await app.runService()
+            } catch {
+                runtime.logger.error("worker stopped", metadata: ["error": "\(error)"])
+            }
+        } else {
+            let services = [database] + JobRunner.services(
+                database: database, mail: mail, links: links, logger: runtime.logger, environment: environment)
+            let group = ServiceGroup(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger)
+            do {
+                try await group.run()
+            } catch {
+                runtime.logger.error("worker stopped", metadata: ["error": "\(error)"])
+            }
         }
         await runtime.finish()
     }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Postgres
 import Testing
 import TestSupport
@@ -7,7 +10,7 @@ import TestSupport
 /// without warning, replaced by another.
 extension CLITests {
     /// Starts `clientele worker` in the background (bench job kinds on, a short lease).
-    func startWorker(lease: Int = 2) throws -> Process {
+    func startWorker(lease: Int = 2, environment extra: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("clientele")
@@ -18,6 +21,7 @@ extension CLITests {
         environment["CLIENTELE_BENCH_JOBS"] = "true"
         environment["CLIENTELE_JOB_LEASE_SECONDS"] = String(lease)
         environment["LOG_LEVEL"] = "error"
+        environment.merge(extra) { $1 }
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -66,5 +70,69 @@ extension CLITests {
         second.waitUntilExit()
         #expect(second.terminationStatus == 0)
         await database.shutdown()
+    }
+
+    @Test("two worker processes running the scheduler at once: every due tick of forty schedules fires exactly once")
+    func twoProcessesFireEachTickOnce() async throws {
+        #expect(try clientele("migrate").status == 0)
+        let database = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL), logger: TestDatabase.logger)
+        // Forty schedules of every minute, all due: both processes find them at their start.
+        _ = try await database.query("""
+            INSERT INTO platform.job_schedules (name, kind, cron, time_zone, next_run_at)
+            SELECT 'tick-test-' || g, 'noop', '* * * * *', 'Europe/Paris', date_trunc('minute', now()) FROM generate_series(1, 40) g
+            """)
+        let workers = [try startWorker(), try startWorker()]
+        func ticks() async throws -> [(schedule: String, firings: Int)] {
+            try await database.query("""
+                SELECT payload->>'schedule', count(*)::int
+                FROM (SELECT payload FROM platform.jobs UNION ALL SELECT payload FROM platform.job_history) j
+                WHERE payload->>'schedule' LIKE 'tick-test-%'
+                GROUP BY payload->>'schedule', payload->>'scheduled_at'
+                """).map { (try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 1)) }
+        }
+        #expect(try await waitFor(seconds: 60) { Set(try await ticks().map(\.schedule)).count == 40 })
+        try await Task.sleep(for: .seconds(1))  // a second firing, if there were one, has time to land
+        let fired = try await ticks()
+        #expect(Set(fired.map(\.schedule)).count == 40)
+        #expect(fired.allSatisfy { $0.firings == 1 }, "ticks fired more than once: \(fired.filter { $0.firings > 1 })")
+        for worker in workers {
+            worker.terminate()
+            worker.waitUntilExit()
+            #expect(worker.terminationStatus == 0)
+        }
+        await database.shutdown()
+    }
+
+    @Test("a worker-only process with CLIENTELE_METRICS_PORT serves its job figures on /metrics, and readiness on /readyz")
+    func workerServesMetrics() async throws {
+        #expect(try clientele("migrate").status == 0)
+        let database = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL), logger: TestDatabase.logger)
+        let port = try LoopbackServer.closedPort()
+        let worker = try startWorker(environment: ["CLIENTELE_METRICS_PORT": String(port)])
+        defer { worker.terminate(); worker.waitUntilExit() }
+        try await database.query("INSERT INTO platform.jobs (kind) SELECT 'noop' FROM generate_series(1, 3)")
+        func get(_ path: String) async -> (status: Int, body: String)? {
+            guard let (data, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            else { return nil }
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        }
+        // Completions are counted when the batch commits: wait for the three.
+        #expect(try await waitFor(seconds: 30) {
+            await get("/metrics")?.body.contains(#"clientele_jobs_completed_total{kind="noop"} 3"#) == true
+        })
+        let metrics = await get("/metrics")
+        #expect(metrics?.status == 200)
+        #expect(metrics?.body.contains("clientele_jobs_queued") == true)
+        #expect(metrics?.body.contains("db_pool_connections") == true)
+        #expect(await get("/readyz")?.status == 200)
+        #expect(await get("/v1/clients")?.status == 404)  // no API in a worker
+        await database.shutdown()
+    }
+
+    @Test("a worker with a CLIENTELE_METRICS_PORT that is not a port stops at once with a one-line error")
+    func workerRefusesBadMetricsPort() throws {
+        let outcome = try clientele(arguments: ["worker"], environment: ["CLIENTELE_METRICS_PORT": "metrics"])
+        #expect(outcome.status != 0)
+        #expect(outcome.error.contains("CLIENTELE_METRICS_PORT must be a port number"))
     }
 }
