@@ -146,7 +146,7 @@ let package = Package(
         .executableTarget(
             name: "clientele-bench",
             dependencies: [
-                "Postgres", "LocalPostgres", "Tenancy", "Jobs", "ClientBase", "Churn",
+                "Postgres", "LocalPostgres", "Tenancy", "Jobs", "ClientBase", "Churn", "Surveys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -12,7 +12,8 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clientele-bench",
         abstract: "Benchmark helpers (see bench/).",
-        subcommands: [Provision.self, Seed.self, MigrateMany.self, EnqueueJobs.self, JobPgbenchScript.self, ChurnScore.self]
+        subcommands: [Provision.self, Seed.self, MigrateMany.self, EnqueueJobs.self, JobPgbenchScript.self, ChurnScore.self,
+                      SurveySetup.self]
     )
 }
 
