@@ -22,7 +22,7 @@ export PORT=${BENCH_HTTP_PORT:-8184} LOG_LEVEL=warning CLIENTELE_WORKERS=false
 SERVER_PID= WORKER_PID= SINK_PID=
 cleanup() {
     [ -n "$WORKER_PID" ] && kill -TERM "$WORKER_PID" 2>/dev/null && wait "$WORKER_PID" 2>/dev/null || true
-    [ -n "$SINK_PID" ] && kill -TERM "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null || true
+    [ -n "$SINK_PID" ] && kill -KILL "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null || true
     [ -n "$SERVER_PID" ] && kill -INT "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
     rm -rf "$WORK"
 }

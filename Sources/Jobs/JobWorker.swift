@@ -87,7 +87,11 @@ public final class JobWorker: Service, Sendable {
                 group.addTask { await self.every(self.options.lease / 3, until: stopping) { try await self.renewLeases() } }
                 group.addTask { await self.every(self.options.rescueInterval, until: stopping) { try await self.rescue() } }
                 group.addTask { await self.every(self.options.pruneInterval, until: stopping) { try await self.prune() } }
-                group.addTask { await self.every(self.options.metricsInterval, until: stopping) { try await self.reportGauges() } }
+                group.addTask {
+                    // At once, so a scrape right after the start sees the gauges, then every interval.
+                    try? await self.reportGauges()
+                    await self.every(self.options.metricsInterval, until: stopping) { try await self.reportGauges() }
+                }
                 await fetchLoop(until: stopping)
                 // Every job has finished or been given back: stop the helpers.
                 completions.stop()

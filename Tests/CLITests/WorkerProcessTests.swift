@@ -110,15 +110,17 @@ extension CLITests {
         let port = try LoopbackServer.closedPort()
         let worker = try startWorker(environment: ["CLIENTELE_METRICS_PORT": String(port)])
         defer { worker.terminate(); worker.waitUntilExit() }
-        try await database.query("INSERT INTO platform.jobs (kind) SELECT 'noop' FROM generate_series(1, 3)")
+        _ = try await database.query("INSERT INTO platform.jobs (kind) SELECT 'noop' FROM generate_series(1, 3)")
         func get(_ path: String) async -> (status: Int, body: String)? {
             guard let (data, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
             else { return nil }
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
         }
         // Completions are counted when the batch commits: wait for the three.
+        // The queued and running gauges are read from the database every few seconds.
         #expect(try await waitFor(seconds: 30) {
-            await get("/metrics")?.body.contains(#"clientele_jobs_completed_total{kind="noop"} 3"#) == true
+            guard let body = await get("/metrics")?.body else { return false }
+            return body.contains(#"clientele_jobs_completed_total{kind="noop"} 3"#) && body.contains("clientele_jobs_queued")
         })
         let metrics = await get("/metrics")
         #expect(metrics?.status == 200)
