@@ -15,6 +15,12 @@ public struct PersonalData: Sendable {
     public var payments: [Payment]
     /// The audit entries about the client and about the records above.
     public var auditEntries: [AuditEntry]
+    /// JSON arrays, written by PostgreSQL: the survey invitations sent to the client (without
+    /// their tokens) and the client's answers, comments included.
+    public var surveyInvitationsJSON: String
+    public var surveyAnswersJSON: String
+    /// A JSON object: the client's current churn score and reasons, its history, its alerts.
+    public var churnJSON: String
     public var exportedAt: Date
 }
 
@@ -53,6 +59,36 @@ public struct DataRightsRepository: Sendable {
                 SELECT id, at, actor, action, entity, entity_id, changes::text FROM audit_log a
                 WHERE \(fragment: records.auditCondition) ORDER BY id
                 """,
+                """
+                SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'id', v.id, 'campaign_id', v.campaign_id, 'campaign', c.name, 'occasion', v.occasion, 'state', v.state,
+                    'reason', v.reason, 'send_at', v.send_at, 'sent_at', v.sent_at, 'expires_at', v.expires_at,
+                    'reminder_state', v.reminder_state, 'reminded_at', v.reminded_at, 'answered_at', v.answered_at
+                ) ORDER BY v.send_at, v.id), '[]')::text
+                FROM survey_invitations v JOIN survey_campaigns c ON c.id = v.campaign_id
+                WHERE v.client_id = \(id)
+                """,
+                """
+                SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'id', s.id, 'invitation_id', s.invitation_id, 'campaign_id', s.campaign_id, 'measure', s.measure,
+                    'score', s.score, 'comment', s.comment, 'extra_answers', s.extra_answers, 'language', s.language,
+                    'answered_at', s.answered_at
+                ) ORDER BY s.answered_at, s.id), '[]')::text
+                FROM survey_answers s WHERE s.client_id = \(id)
+                """,
+                """
+                SELECT jsonb_build_object(
+                    'score', (SELECT jsonb_build_object('score', cs.score, 'reasons', cs.reasons, 'changed_at', cs.changed_at)
+                              FROM churn_scores cs WHERE cs.client_id = \(id)),
+                    'history', (SELECT coalesce(jsonb_agg(jsonb_build_object('score', h.score, 'reasons', h.reasons, 'at', h.at)
+                                                ORDER BY h.id), '[]')
+                                FROM churn_score_history h WHERE h.client_id = \(id)),
+                    'alerts', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                   'id', al.id, 'state', al.state, 'score', al.score, 'reasons', al.reasons,
+                                   'raised_at', al.raised_at, 'acknowledged_at', al.acknowledged_at, 'closed_at', al.closed_at,
+                                   'exit_reason', al.exit_reason, 'note', al.note) ORDER BY al.raised_at, al.id), '[]')
+                               FROM churn_alerts al WHERE al.client_id = \(id)))::text
+                """,
                 AuditLog.entry(by: actor, action: "export", entity: "client", id: id.auditID, before: nil,
                                after: ["personal_data": .text("subject access export")]),
             ])
@@ -72,6 +108,9 @@ public struct DataRightsRepository: Sendable {
                                action: try $0.decode(at: 3), entity: try $0.decode(at: 4), entityID: try $0.decode(at: 5),
                                changesJSON: try $0.decode(at: 6))
                 },
+                surveyInvitationsJSON: try rows[7][0].decode(at: 0),
+                surveyAnswersJSON: try rows[8][0].decode(at: 0),
+                churnJSON: try rows[9][0].decode(at: 0),
                 exportedAt: Date())
         }
     }
@@ -107,6 +146,8 @@ public struct DataRightsRepository: Sendable {
             OR (a.entity = 'interaction' AND a.entity_id IN (SELECT i.id::text FROM interactions i WHERE i.client_id = \(id)))
             OR (a.entity = 'complaint' AND a.entity_id IN (SELECT k.id::text FROM complaints k WHERE k.client_id = \(id)))
             OR (a.entity = 'payment' AND a.entity_id IN (SELECT m.id::text FROM payments m WHERE m.client_id = \(id)))
+            OR (a.entity = 'survey_answer' AND a.entity_id IN (SELECT s.id::text FROM survey_answers s WHERE s.client_id = \(id)))
+            OR (a.entity = 'churn_alert' AND a.entity_id IN (SELECT al.id::text FROM churn_alerts al WHERE al.client_id = \(id)))
             """
         return Records(purchases: purchases, auditCondition: audit)
     }

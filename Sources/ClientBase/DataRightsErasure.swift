@@ -7,7 +7,8 @@ extension DataRightsRepository {
     /// stays with its id, kind, category, dates, amounts, acquisition and assignee, so revenue,
     /// Pareto and cohorts stay true; every other field is blanked, consent is withdrawn, and the
     /// free text around the client (contacts, complaints, purchase and relationship notes,
-    /// payment incidents, category reasons, survey comments) is blanked too. The audit entries about the client
+    /// payment incidents, category reasons, survey comments and extra answers, alert notes, delivery failures quoting
+    /// their address) is blanked too. The audit entries about the client
     /// and its records keep their field names but lose personal values, the client's email,
     /// phone, SIREN and external_ref are replaced in any other audit entry, and stored
     /// idempotent responses naming the client are deleted. One `erase` audit entry records it.
@@ -38,6 +39,8 @@ extension DataRightsRepository {
                     UPDATE survey_answers SET comment = NULL, extra_answers = '[]'
                     WHERE client_id = \(id) AND (comment IS NOT NULL OR extra_answers <> '[]')
                     """),
+                ("churn_alerts", "UPDATE churn_alerts SET note = NULL WHERE client_id = \(id) AND note IS NOT NULL"),
+                ("survey_invitations", Self.scrubDeliveryReasons(of: id, mentioning: before.email)),
                 ("idempotency_keys", "DELETE FROM idempotency_keys WHERE strpos(body, \(id.auditID)) > 0"),
                 ("clients", Self.blankClient(id)),
             ]
@@ -86,7 +89,20 @@ extension DataRightsRepository {
         "merge.dropped_rows", "personal_data", "erased",
     ]
     /// Free-text fields of the records around the client, which may name them.
-    static let freeTextFields = ["note", "function", "subject", "outcome", "next_step", "description", "incident_note", "reason"]
+    static let freeTextFields = [
+        "note", "function", "subject", "outcome", "next_step", "description", "incident_note", "reason", "comment",
+    ]
+
+    /// A failed delivery's reason may quote the address the mail server refused.
+    static func scrubDeliveryReasons(of id: UUID, mentioning email: String?) -> PostgresQuery {
+        guard let email, !email.isEmpty else { return "SELECT 1 WHERE false" }
+        return """
+            UPDATE survey_invitations SET
+                reason = CASE WHEN strpos(reason, \(email)) > 0 THEN \(erasedText) ELSE reason END,
+                reminder_reason = CASE WHEN strpos(reminder_reason, \(email)) > 0 THEN \(erasedText) ELSE reminder_reason END
+            WHERE client_id = \(id) AND (strpos(reason, \(email)) > 0 OR strpos(reminder_reason, \(email)) > 0)
+            """
+    }
 
     /// Entries about the client keep only the kept fields' values; entries about its records
     /// lose their free text. A value erased reads `"[erased]"` (null stays null), so the entry

@@ -38,7 +38,8 @@ struct DataRightsRoutes {
             writer.raw(",\"to_category\":"); writer.string(change.to.rawValue)
             writer.raw("}")
         }
-        writer.raw("],\"client\":")
+        writer.raw("],\"churn\":"); writer.json(data.churnJSON)
+        writer.raw(",\"client\":")
         writer.write(data.client)
         writer.raw(",\"complaints\":"); Self.list(data.complaints, RecordJSON.complaint, into: &writer)
         writer.raw(",\"exported_at\":"); writer.date(data.exportedAt)
@@ -46,6 +47,8 @@ struct DataRightsRoutes {
         writer.raw(",\"payments\":"); Self.list(data.payments, RecordJSON.payment, into: &writer)
         writer.raw(",\"purchases\":"); Self.list(data.purchases, RecordJSON.purchase, into: &writer)
         writer.raw(",\"relationships\":"); Self.list(data.relationships, RecordJSON.relationship, into: &writer)
+        writer.raw(",\"survey_answers\":"); writer.json(data.surveyAnswersJSON)
+        writer.raw(",\"survey_invitations\":"); writer.json(data.surveyInvitationsJSON)
         writer.raw("}")
         var response = JSONBody.response(bytes: writer.bytes)
         response.headers[.contentDisposition] = "attachment; filename=\"personal-data-\(data.client.id.auditID).json\""

@@ -4,6 +4,7 @@ import HTTPAPI
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Postgres
 import Surveys
 import Testing
 import TestSupport
@@ -96,6 +97,54 @@ struct SurveyPageTests {
             #expect(try await client.call(.get, "/v1/clients/\(person)/survey-answers", key: harness.keyB).status == .notFound)
             let (_, agent) = try await harness.member(.agent)
             #expect(try await client.call(.get, "/v1/clients/\(person)/survey-answers", key: agent).status == .notFound)
+        }
+    }
+
+    @Test("a client's survey answers, invitations and churn alerts are in their subject access, and erasure blanks the comment everywhere")
+    func answersUnderDataRights() async throws {
+        let key = harness.keyA
+        let harness = harness
+        try await harness.test { client in
+            let (person, campaign, path) = try await invited(client)
+            let thanks = try await client.page(.post, path, form: "score=3&comment=Quelqu%27un+a+mal+r%C3%A9gl%C3%A9+mes+verres+Zephyrine")
+            #expect(thanks.status == .ok)
+            let alert = UUID()
+            _ = try await harness.sql([
+                "INSERT INTO churn_scores (client_id, score, reasons) VALUES (\(UUID(uuidString: person)!), 72, '[{\"code\": \"detractor\"}]')",
+                """
+                INSERT INTO churn_alerts (id, client_id, score, reasons, note)
+                VALUES (\(alert), \(UUID(uuidString: person)!), 72, '[]', 'Zephyrine rappelée le 3')
+                """,
+            ])
+
+            let file = try await client.call(.get, "/v1/clients/\(person)/personal-data", key: key)
+            #expect(file.status == .ok, "\(file.text)")
+            let answers = try #require(file.json["survey_answers"] as? [[String: Any]])
+            #expect(answers.count == 1)
+            #expect(answers.first?["score"] as? Int == 3)
+            #expect(answers.first?["comment"] as? String == "Quelqu'un a mal réglé mes verres Zephyrine")
+            let invitations = try #require(file.json["survey_invitations"] as? [[String: Any]])
+            #expect(invitations.map { $0["campaign_id"] as? String } == [campaign])
+            #expect(invitations.first?["state"] as? String == "answered")
+            #expect(invitations.first?["token"] == nil)
+            let churn = try #require(file.json["churn"] as? [String: Any])
+            #expect((churn["score"] as? [String: Any])?["score"] as? Int == 72)
+            #expect((churn["alerts"] as? [[String: Any]])?.first?["note"] as? String == "Zephyrine rappelée le 3")
+            let audit = try #require(file.json["audit_log"] as? [[String: Any]])
+            #expect(audit.contains { $0["entity"] as? String == "survey_answer" })
+
+            #expect(try await client.call(.post, "/v1/clients/\(person)/erase", key: key).status == .ok)
+            let rows = try await harness.sql([
+                "SELECT count(*) FROM survey_answers WHERE strpos(coalesce(comment, ''), 'Zephyrine') > 0",
+                "SELECT count(*) FROM churn_alerts WHERE strpos(coalesce(note, ''), 'Zephyrine') > 0",
+                "SELECT count(*) FROM audit_log WHERE strpos(changes::text, 'Zephyrine') > 0",
+                "SELECT count(*), min(score) FROM survey_answers",
+            ])
+            #expect(try rows[0][0].decode(Int.self, at: 0) == 0)
+            #expect(try rows[1][0].decode(Int.self, at: 0) == 0)
+            #expect(try rows[2][0].decode(Int.self, at: 0) == 0)
+            // The score still counts in the campaign's results.
+            #expect(try rows[3][0].decode(Int.self, at: 0) == 1 && rows[3][0].decode(Int.self, at: 1) == 3)
         }
     }
 
