@@ -21,7 +21,7 @@ public enum Permission: String, Sendable, CaseIterable {
     case dataRights
     /// See the account's users (to assign clients to them).
     case readUsers
-    /// Invite, change and remove users; create and revoke API keys.
+    /// Invite, change and remove users; create and revoke API keys; rename the account and set its time zone.
     case manageUsers
     /// Read the audit log.
     case readAudit
@@ -53,7 +53,7 @@ public enum Permission: String, Sendable, CaseIterable {
         case .bulkData: "import or export in bulk"
         case .dataRights: "export or erase a client's personal data"
         case .readUsers: "list the account's users"
-        case .manageUsers: "manage users and API keys"
+        case .manageUsers: "manage users, API keys and the account settings"
         case .readAudit: "read the audit log"
         case .manageJobs: "manage jobs"
         case .manageAlerts: "handle churn alerts or change the churn settings"

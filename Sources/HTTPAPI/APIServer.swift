@@ -71,6 +71,7 @@ public struct APIServer: Sendable {
         UserRoutes(users: users, keys: authenticator.keys, authenticator: authenticator)
             .register(users: v1.group("users"), keys: v1.group("api-keys"))
         AuditRoutes(database: database).register(on: v1.group("audit-log"))
+        AccountRoutes(repository: AccountRepository(database: database)).register(on: v1.group("account"))
         ClientRoutes(repository: ClientRepository(database: database), idempotency: IdempotentRequests(database: database))
             .register(on: v1.group("clients"))
         CustomFieldRoutes(repository: CustomFieldRepository(database: database)).register(on: v1.group("custom-fields"))

@@ -231,3 +231,32 @@ public struct JobSchedules: Sendable {
         return row
     }
 }
+
+extension JobSchedules {
+    /// Sets a tenant's time zone and, in the same transaction, moves the next firing time of
+    /// each of its schedules that follow the tenant's zone (those with no zone of their own):
+    /// "every day at 9:00" means 9:00 in the new zone from the next tick on. Returns how many
+    /// schedules moved. The zone must be a known IANA name.
+    @discardableResult
+    public static func setTenantTimeZone(_ identifier: String, tenantID: Int64, in session: PostgresSession) async throws -> Int {
+        let zone = try Self.zone(identifier, field: "time_zone")
+        let rows = try await session.pipeline([
+            "UPDATE platform.tenants SET time_zone = \(identifier) WHERE id = \(tenantID)",
+            """
+            SELECT s.id, s.cron, now() FROM platform.job_schedules s
+            WHERE s.tenant_id = \(tenantID) AND s.time_zone IS NULL ORDER BY s.id FOR UPDATE
+            """,
+        ])
+        var moved = 0
+        for row in rows[1] {
+            let (id, cron, now) = (try row.decode(Int64.self, at: 0), try row.decode(String.self, at: 1), try row.decode(Date.self, at: 2))
+            // A stored expression was valid when stored; one that no longer parses keeps its time.
+            guard let expression = try? CronExpression(cron) else { continue }
+            let next = expression.next(after: now, in: zone)
+            _ = try await session.query("UPDATE platform.job_schedules SET next_run_at = \(next), updated_at = now() WHERE id = \(id)")
+            moved += 1
+        }
+        if moved > 0 { _ = try await session.query("SELECT pg_notify(\(JobScheduler.channel), '')") }
+        return moved
+    }
+}
