@@ -35,7 +35,8 @@ PSQL=( "$PGBIN/psql" -h 127.0.0.1 -p "$CLIENTELE_PG_PORT" -U clientele -d client
 now_ms() { date +%s%3N; }
 
 mkdir "$WORK/smtp"
-python3 bench/smtp_sink.py --dir "$WORK/smtp" > "$WORK/smtp.log" 2>&1 &
+# Debian's interpreter: python3-aiosmtpd installs there, not into other Pythons on PATH.
+/usr/bin/python3 bench/smtp_sink.py --dir "$WORK/smtp" > "$WORK/smtp.log" 2>&1 &
 SINK_PID=$!
 for _ in $(seq 1 100); do [ -f "$WORK/smtp/port" ] && break; sleep 0.1; done
 SMTP_PORT=$(cat "$WORK/smtp/port")
