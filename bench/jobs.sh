@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The job runner's benchmarks, on a throwaway PostgreSQL cluster (issue 4, section 6):
-#   1. no-op jobs: the enqueue rate (one transaction per job, 16 connections), then the work
+#   1. no-op jobs: the enqueue rate in batches of 100 (the batch API), and one transaction per
+#      job (16 connections), then the work
 #      rate of ONE `clientele worker` process draining them; beside it, pgbench running the
 #      worker's own claiming statement and the completion into the history, batch for batch,
 #      as the ceiling; and the ratio;
@@ -44,6 +45,9 @@ wait_empty() { while [ "$(count_pending)" != "0" ]; do sleep 0.05; done; }
 
 echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}')"
 echo "== 1. no-op jobs ($COUNT)"
+# The batch API first (100 jobs per statement, as a campaign's deliveries), then cleared.
+"$BIN/clientele-bench" enqueue-jobs --count "$COUNT" --concurrency 4 --batch 100 --sql sql
+"${PSQL[@]}" -c "TRUNCATE platform.jobs"
 "$BIN/clientele-bench" enqueue-jobs --count "$COUNT" --concurrency 16 --sql sql
 "${PSQL[@]}" -c "VACUUM ANALYZE platform.jobs"
 START=$(now_ms)

@@ -10,6 +10,11 @@ public enum TenantJobs {
         try await JobQueue.enqueue(job, inTenantTransaction: session)
     }
 
+    /// Many at once, in one statement (a campaign's deliveries).
+    public static func enqueue(_ jobs: [NewJob], in session: PostgresSession) async throws {
+        try await JobQueue.enqueue(jobs, inTenantTransaction: session)
+    }
+
     /// A purchase was recorded: the surveys module schedules its post-purchase invitations.
     static func purchaseRecorded(_ purchaseID: UUID, in session: PostgresSession) async throws {
         try await enqueue(NewJob(kind: "survey.purchase", payload: ["purchase_id": purchaseID.auditID],

@@ -58,6 +58,29 @@ public struct NewJob: Sendable {
     }
 }
 
+extension NewJob {
+    /// The jobs as one JSON array for the batch enqueue: `run_at` in epoch seconds (microsecond
+    /// precision survives a double), the payload as the JSON it already is.
+    static func jsonArray(_ jobs: [NewJob]) -> String {
+        var text = "["
+        for (index, job) in jobs.enumerated() {
+            if index > 0 { text += "," }
+            text += "{\"kind\":\(jsonString(job.kind)),\"payload\":\(job.payloadJSON)"
+            text += ",\"max_attempts\":\(job.maxAttempts)"
+            if let tenantID = job.tenantID { text += ",\"tenant_id\":\(tenantID)" }
+            if let runAt = job.runAt { text += ",\"run_at\":\(runAt.timeIntervalSince1970)" }
+            if let key = job.uniqueKey { text += ",\"unique_key\":\(jsonString(key))" }
+            text += "}"
+        }
+        return text + "]"
+    }
+
+    private static func jsonString(_ value: String) -> String {
+        // Encoding a String cannot fail.
+        String(decoding: (try? JSONEncoder().encode(value)) ?? Data("\"\"".utf8), as: UTF8.self)
+    }
+}
+
 /// Where a job stands. Queued and running jobs are in `platform.jobs`, the table workers claim
 /// from; finished ones (succeeded, discarded, cancelled) in `platform.job_history`.
 public enum JobState: String, Sendable, CaseIterable, PostgresDecodable, PostgresEncodable {

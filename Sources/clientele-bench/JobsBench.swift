@@ -4,7 +4,8 @@ import Jobs
 import Postgres
 
 /// Enqueues jobs one per transaction (as the application does: INSERT and NOTIFY) from several
-/// tasks at once, and prints the rate. `--spread` paces them over that many seconds instead.
+/// tasks at once, and prints the rate. `--spread` paces them over that many seconds instead;
+/// `--batch N` enqueues N jobs per transaction with the batch API (one statement).
 struct EnqueueJobs: AsyncParsableCommand {
     @OptionGroup var connection: Connection
     @Option var count = 100_000
@@ -13,6 +14,7 @@ struct EnqueueJobs: AsyncParsableCommand {
     @Option(help: "JSON payload.") var payload = "{}"
     @Option var concurrency = 16
     @Option(help: "Spread the enqueues evenly over this many seconds (0: as fast as possible).") var spread = 0.0
+    @Option(help: "Jobs per transaction, through the batch API (1: one enqueue per transaction).") var batch = 1
 
     func run() async throws {
         let (client, _, _) = try connection.open(connections: concurrency)
@@ -20,7 +22,27 @@ struct EnqueueJobs: AsyncParsableCommand {
         let tenantIDs = tenants.split(separator: ",").compactMap { Int64($0) }
         let payload = try JSONDecoder().decode([String: Int].self, from: Data(self.payload.utf8))
         let start = ContinuousClock.now
-        let (count, concurrency, kind, spread) = (self.count, self.concurrency, self.kind, self.spread)
+        let (count, concurrency, kind, spread, batch) = (self.count, self.concurrency, self.kind, self.spread, self.batch)
+        if batch > 1 {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for lane in 0..<concurrency {
+                    group.addTask {
+                        for first in stride(from: lane * batch, to: count, by: concurrency * batch) {
+                            let jobs = (first..<min(first + batch, count)).map { index in
+                                NewJob(kind: kind, payload: payload, tenantID: tenantIDs.isEmpty ? nil : tenantIDs[index % tenantIDs.count])
+                            }
+                            try await queue.enqueue(jobs)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let seconds = Self.seconds(since: start)
+            print(String(format: "enqueued %d jobs in %.2f s: %.0f jobs/s (%d connections, batches of %d, one statement each)",
+                         count, seconds, Double(count) / seconds, concurrency, batch))
+            await client.shutdown()
+            return
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for lane in 0..<concurrency {
                 group.addTask {
@@ -36,10 +58,15 @@ struct EnqueueJobs: AsyncParsableCommand {
             }
             try await group.waitForAll()
         }
-        let seconds = Double(start.duration(to: .now).components.attoseconds) / 1e18 + Double(start.duration(to: .now).components.seconds)
+        let seconds = Self.seconds(since: start)
         print(String(format: "enqueued %d jobs in %.2f s: %.0f jobs/s (%d connections, one transaction each)",
                      count, seconds, Double(count) / seconds, concurrency))
         await client.shutdown()
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = start.duration(to: .now).components
+        return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
     }
 }
 

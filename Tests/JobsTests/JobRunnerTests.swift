@@ -91,6 +91,56 @@ struct JobRunnerTests {
         await client.shutdown()
     }
 
+    @Test("a batch enqueued in a tenant transaction is one statement: the role gives the tenant, keys dedupe, times and payloads are kept")
+    func tenantBatchEnqueue() async throws {
+        let a = try await directory.create(slug: "batch-a", name: "A").tenant
+        let b = try await directory.create(slug: "batch-b", name: "B").tenant
+        let later = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3600).rounded())
+        _ = try await client.withTenantTransaction(TenantScope(a)) { session in
+            try await JobQueue.enqueue(NewJob(kind: "survey.deliver", uniqueKey: "deliver:1"), inTenantTransaction: session)
+        }
+        var jobs = (0..<500).map { NewJob(kind: "survey.deliver", payload: ["n": $0], tenantID: b.id, uniqueKey: "deliver:\($0)") }
+        jobs.append(NewJob(kind: "survey.deliver", payload: ["n": 2], uniqueKey: "deliver:2"))  // twice in the batch
+        jobs.append(NewJob(kind: "survey.remind", payload: ["name": "Zoé \"l'été\" \\ ok"], runAt: later, maxAttempts: 3))
+        let count = try await client.withTenantTransaction(TenantScope(a)) { session in
+            try await JobQueue.enqueue(jobs, inTenantTransaction: session)
+        }
+        #expect(count == 500)  // 502 asked: deliver:1 was waiting, deliver:2 came twice
+        let rows = try await client.query("""
+            SELECT count(*) FILTER (WHERE tenant_id = \(a.id)), count(*) FILTER (WHERE tenant_id = \(b.id)),
+                   count(DISTINCT unique_key) FILTER (WHERE kind = 'survey.deliver'),
+                   max(run_at) FILTER (WHERE kind = 'survey.remind'), max(max_attempts) FILTER (WHERE kind = 'survey.remind'),
+                   max(payload->>'name') FILTER (WHERE kind = 'survey.remind'),
+                   (SELECT payload->>'n' FROM platform.jobs WHERE unique_key = 'deliver:2')
+            FROM platform.jobs
+            """)[0]
+        #expect(try rows.decode(Int.self, at: 0) == 501)
+        #expect(try rows.decode(Int.self, at: 1) == 0)
+        #expect(try rows.decode(Int.self, at: 2) == 500)
+        #expect(try rows.decode(Date.self, at: 3) == later)
+        #expect(try rows.decode(Int.self, at: 4) == 3)
+        #expect(try rows.decode(String.self, at: 5) == "Zoé \"l'été\" \\ ok")
+        #expect(try rows.decode(String.self, at: 6) == "2")  // the first of the two
+        // Only a tenant's role may use it, and a rollback takes the batch with it.
+        await #expect(throws: PostgresError.self) {
+            try await client.withTransaction { session in
+                try await JobQueue.enqueue([NewJob(kind: "x")], inTenantTransaction: session)
+            }
+        }
+        struct Abort: Error {}
+        await #expect(throws: Abort.self) {
+            try await client.withTenantTransaction(TenantScope(b)) { session in
+                try await JobQueue.enqueue((0..<10).map { _ in NewJob(kind: "ghost") }, inTenantTransaction: session)
+                throw Abort()
+            }
+        }
+        #expect(try await queue.list(tenantID: b.id, kind: "ghost").isEmpty)
+        // The platform's own batch keeps each job's tenant.
+        #expect(try await queue.enqueue([NewJob(kind: "noop", tenantID: b.id), NewJob(kind: "noop")]) == 2)
+        #expect(try await queue.list(tenantID: b.id, kind: "noop").count == 1)
+        await client.shutdown()
+    }
+
     @Test("a handler's tenant writes commit with its completion; a handler that lost its lease commits nothing")
     func completionInTheJobsTransaction() async throws {
         let shop = try await directory.create(slug: "shop", name: "Shop").tenant
