@@ -57,6 +57,8 @@ public struct AlertDigest: Sendable, Hashable {
         public var state: ChurnAlert.State
         public var reasons: [ChurnReason.Code]
         public var raisedAt: Date
+        /// Not in an earlier digest to this user.
+        public var isNew: Bool
     }
 
     public var on: Date
@@ -64,10 +66,11 @@ public struct AlertDigest: Sendable, Hashable {
 
     /// A plain-text body the adapter may use as is (French, like the tenants' clients).
     public var plainText: String {
-        var lines = ["Clients à risque de départ (\(items.count)) :", ""]
+        let fresh = items.filter(\.isNew).count
+        var lines = ["Clients à risque de départ (\(items.count), dont \(fresh) nouveau\(fresh > 1 ? "x" : "")) :", ""]
         for item in items {
             let reasons = item.reasons.map(\.rawValue).joined(separator: ", ")
-            lines.append("- \(item.clientName) : risque \(item.score)/100 (\(reasons))")
+            lines.append("- \(item.isNew ? "[nouveau] " : "")\(item.clientName) : risque \(item.score)/100 (\(reasons))")
         }
         return lines.joined(separator: "\n")
     }

@@ -67,14 +67,19 @@ public struct ChurnNotifications: Sendable {
     }
 
     /// `churn.digest`: emails each user with pending alerts (on the clients assigned to them)
-    /// the digest of those alerts, once per user and day. Returns how many digests were sent.
+    /// the digest of those alerts, once per user and day, and only when at least one of them was
+    /// in no digest sent to that user before (an unchanged list is not mailed again each day);
+    /// the new ones are marked. Returns how many digests were sent.
     @discardableResult
     public func sendDigests(scope: TenantScope, on day: PostgresDate, now: Date = Date()) async throws -> Int {
         let settings = try await ChurnSettingsStore.read(scope, database: database)
         guard settings.digestEmail else { return 0 }
         let rows = try await database.tenantTransaction(scope, [
             """
-            SELECT c.assigned_user_id, a.id, a.client_id, \(fragment: Self.clientName), a.score, a.state, a.reasons, a.raised_at
+            SELECT c.assigned_user_id, a.id, a.client_id, \(fragment: Self.clientName), a.score, a.state, a.reasons, a.raised_at,
+                   NOT EXISTS (SELECT FROM churn_notifications n
+                               WHERE n.channel = 'email_digest' AND n.status = 'sent' AND n.user_id = c.assigned_user_id
+                                 AND a.id = ANY (n.alert_ids))
             FROM churn_alerts a JOIN clients c ON c.id = a.client_id
             WHERE a.state IN ('open', 'acknowledged') AND c.assigned_user_id IS NOT NULL
             ORDER BY c.assigned_user_id, a.score DESC, a.id
@@ -86,11 +91,12 @@ public struct ChurnNotifications: Sendable {
             let item = AlertDigest.Item(
                 alertID: try row.decode(at: 1), clientID: try row.decode(at: 2), clientName: try row.decode(at: 3),
                 score: try row.decode(at: 4), state: try row.decode(at: 5),
-                reasons: ChurnReason.codes(in: try row.decode(PostgresJSONValue.self, at: 6).text), raisedAt: try row.decode(at: 7))
+                reasons: ChurnReason.codes(in: try row.decode(PostgresJSONValue.self, at: 6).text), raisedAt: try row.decode(at: 7),
+                isNew: try row.decode(at: 8))
             if digests.last?.0 == user { digests[digests.count - 1].1.append(item) } else { digests.append((user, [item])) }
         }
         var sent = 0
-        for (user, items) in digests {
+        for (user, items) in digests where items.contains(where: \.isNew) {
             let record = try await database.tenantTransaction(scope, [
                 """
                 INSERT INTO churn_notifications (channel, user_id, digest_on, alert_ids)

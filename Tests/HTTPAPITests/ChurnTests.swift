@@ -354,6 +354,14 @@ struct ChurnTests {
         #expect(try await notifications.sendDigests(scope: scope, on: day) == 1)
         #expect(try await notifications.sendDigests(scope: scope, on: day) == 0)
         #expect(notifier.sentDigests == [[assigned.alert]])
+        // The next day, nothing new: no mail. A new alert the day after: the whole list again.
+        #expect(try await notifications.sendDigests(scope: scope, on: PostgresDate(year: 2026, month: 3, day: 3)) == 0)
+        let second = try await h.raiseAlert(assignTo: agent.id)
+        #expect(try await notifications.sendDigests(scope: scope, on: PostgresDate(year: 2026, month: 3, day: 4)) == 1)
+        #expect(notifier.sentDigests.count == 2)
+        #expect(Set(notifier.sentDigests.last ?? []) == [assigned.alert, second.alert])
+        #expect(notifier.lastDigestText.contains("dont 1 nouveau)"))
+        #expect(notifier.lastDigestText.components(separatedBy: "[nouveau]").count == 2)
     }
 }
 
@@ -361,8 +369,10 @@ struct ChurnTests {
 final class RecordingNotifier: AlertNotifier {
     let webhooks = Mutex<[UUID]>([])
     let digests = Mutex<[[UUID]]>([])
+    let texts = Mutex<[String]>([])
     var sentWebhooks: [UUID] { webhooks.withLock { $0 } }
     var sentDigests: [[UUID]] { digests.withLock { $0 } }
+    var lastDigestText: String { texts.withLock { $0.last ?? "" } }
 
     func sendWebhook(_ alert: AlertWebhookPayload, to url: String, secret: String, deliveryID: String) async throws {
         #expect(url == "https://hooks.example.fr/churn" && secret.count == 64)
@@ -373,6 +383,7 @@ final class RecordingNotifier: AlertNotifier {
     func sendDigest(_ digest: AlertDigest, tenantID: Int64, userID: UUID) async throws {
         #expect(!digest.plainText.isEmpty)
         digests.withLock { $0.append(digest.items.map(\.alertID)) }
+        texts.withLock { $0.append(digest.plainText) }
     }
 }
 
