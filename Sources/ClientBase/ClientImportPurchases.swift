@@ -49,6 +49,7 @@ public struct PurchaseImporter: Sendable {
                         WHERE pc.purchase_id = p.id AND p.id = ANY(\(updates.map(\.after.id))::uuid[]) AND pc.purchased_on <> p.purchased_on
                         """)
                 }
+                if !creations.isEmpty { statements.append(TenantJobs.purchasesImported(creations.map(\.id))) }
                 statements.append(PurchaseRepository.recomputePurchaseDates(of: buyers))
                 statements.append(AuditLog.entry(
                     by: actor, action: "import", entity: "purchase_import", id: report.importID.auditID, before: nil,

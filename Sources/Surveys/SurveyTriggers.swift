@@ -7,8 +7,9 @@ import Tenancy
 /// inside the caller's tenant transaction (a job's completing transaction, or a request's),
 /// and is idempotent: an occasion already handled creates nothing more.
 public enum SurveyTriggers {
-    /// Post-purchase invitations go at 10:00, Paris time, `delay_days` after the purchase
-    /// date; a purchase recorded so late that this moment is over a week past is not surveyed.
+    /// Post-purchase invitations go at 10:00 in the account's time zone (Europe/Paris unless
+    /// changed), `delay_days` after the purchase date; a purchase recorded so late that this
+    /// moment is over a week past is not surveyed.
     static let staleAfterDays = 7
 
     /// `survey.purchase`: for each active after_purchase campaign, the purchase's buyer,
@@ -17,7 +18,7 @@ public enum SurveyTriggers {
         -> SurveyInvitationCounts {
         let rows = try await session.query("""
             SELECT \(fragment: SurveyCampaign.columns),
-                   greatest(now(), ((p.purchased_on + sc.delay_days)::timestamp + interval '10 hours') AT TIME ZONE 'Europe/Paris'),
+                   greatest(now(), ((p.purchased_on + sc.delay_days)::timestamp + interval '10 hours') AT TIME ZONE platform_api.tenant_time_zone()),
                    p.purchased_on + sc.delay_days >= current_date - \(staleAfterDays)::int
             FROM survey_campaigns sc CROSS JOIN purchases p
             WHERE p.id = \(purchaseID) AND sc.active AND sc.trigger = 'after_purchase'

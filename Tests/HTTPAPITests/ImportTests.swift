@@ -238,6 +238,44 @@ struct ImportTests {
         }
     }
 
+    @Test("imported purchases recent enough get their post-purchase survey job, old ones and re-runs none")
+    func importedPurchasesTriggerSurveys() async throws {
+        let key = harness.keyA
+        try await harness.test { client in
+            _ = try await client.importCSV("/v1/imports/clients", key: key, "kind;last_name;external_ref\nindividual;Martin;C1\n")
+            let mapping = percentEncoded(#"{"Ticket": "external_ref", "Client": "buyer_external_ref", "Date": "purchased_on", "Montant": "amount"}"#)
+            func surveyJobs() async throws -> Int {
+                let scope = try await harness.scope()
+                return try await harness.database.query("""
+                    SELECT count(*) FROM platform.jobs WHERE tenant_id = \(scope.tenantID) AND kind = 'survey.purchase'
+                    """)[0].decode(Int.self, at: 0)
+            }
+            // No after_purchase campaign: nothing to do.
+            let first = try await client.importCSV("/v1/imports/purchases", key: key,
+                "Ticket;Client;Date;Montant\nT0;C1;\(Timestamps.today());10\n", query: "mapping=\(mapping)")
+            #expect(first.json["created"] as? Int == 1)
+            #expect(try await surveyJobs() == 0)
+
+            let campaign = try await client.call(.post, "/v1/survey-campaigns", key: key, json: """
+                {"name": "Après achat", "measure": "csat", "question_fr": "Satisfait ?", "trigger": "after_purchase", "delay_days": 2}
+                """)
+            #expect(campaign.status == .created, "\(campaign.text)")
+            let csv = "Ticket;Client;Date;Montant\nT1;C1;\(Timestamps.today());10\nT2;C1;2021-06-01;20\n"
+            let dry = try await client.importCSV("/v1/imports/purchases", key: key, csv, query: "mapping=\(mapping)&dry_run=true")
+            #expect(dry.json["created"] as? Int == 2)
+            #expect(try await surveyJobs() == 0)
+            let done = try await client.importCSV("/v1/imports/purchases", key: key, csv, query: "mapping=\(mapping)")
+            #expect(done.json["created"] as? Int == 2)
+            #expect(try await surveyJobs() == 1)
+            let payload = try await harness.database.query(
+                "SELECT payload->>'purchase_id' FROM platform.jobs WHERE kind = 'survey.purchase'")[0].decode(String.self, at: 0)
+            let recent = try await harness.sql(["SELECT id::text FROM purchases WHERE external_ref = 'T1'"])[0][0].decode(String.self, at: 0)
+            #expect(payload == recent)
+            _ = try await client.importCSV("/v1/imports/purchases", key: key, csv, query: "mapping=\(mapping)")
+            #expect(try await surveyJobs() == 1)
+        }
+    }
+
     @Test("every importable field is stored as the API stores it, on creation and on update")
     func everyField() async throws {
         let key = harness.keyA

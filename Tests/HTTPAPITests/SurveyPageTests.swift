@@ -246,6 +246,33 @@ struct SurveyPageTests {
         }
     }
 
+    @Test("post-purchase invitations go at 10:00 in the account's time zone")
+    func purchaseSurveysFollowTheAccountZone() async throws {
+        let key = harness.keyA
+        let harness = harness
+        try await harness.test { client in
+            _ = try await client.call(.patch, "/v1/survey-settings", key: key, json: #"{"min_days_between_surveys": 0}"#)
+            #expect(try await client.call(.patch, "/v1/account", key: key, json: #"{"time_zone": "America/Martinique"}"#).status == .ok)
+            let buyer = try await client.surveyClient(key: key, name: "Buyer", extra: #", "category": "actual_client""#)
+            let campaign = try await client.campaign(key: key, #""trigger": "after_purchase", "delay_days": 3"#)
+            let purchase = try await client.create("/v1/purchases", key: key,
+                #"{"buyer_id": "\#(buyer)", "amount": "80", "purchased_on": "\#(Timestamps.today())"}"#)
+            let purchaseText = try #require(purchase["id"] as? String)
+            let purchaseID = try #require(UUID(uuidString: purchaseText))
+            let scope = try await harness.scopeA()
+            let counts = try await harness.database.withTenantTransaction(scope) { session in
+                try await SurveyTriggers.purchaseRecorded(purchaseID, scope: scope, in: session)
+            }
+            #expect(counts.created == 1)
+            let rows = try await harness.sql(["""
+                SELECT to_char(send_at AT TIME ZONE 'America/Martinique', 'HH24:MI'), to_char(send_at AT TIME ZONE 'Europe/Paris', 'HH24:MI')
+                FROM survey_invitations WHERE campaign_id = \(try #require(UUID(uuidString: campaign)))
+                """])
+            #expect(try rows[0][0].decode(String.self, at: 0) == "10:00")
+            #expect(try rows[0][0].decode(String.self, at: 1) != "10:00")
+        }
+    }
+
     @Test("triggers: a purchase invites its buyer or consumers after the delay, an exit and a wave once")
     func triggers() async throws {
         let key = harness.keyA
