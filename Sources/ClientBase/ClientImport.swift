@@ -11,6 +11,9 @@ public struct ImportOptions: Sendable {
     /// Creates a row whose email, phone or SIREN another client (or an earlier row) has;
     /// otherwise such a row is an error, like `POST /v1/clients` without `allow_duplicate`.
     public var allowDuplicates = false
+    /// Creates a row whose email, phone or SIREN belonged to a client erased at their request;
+    /// otherwise such a row is an error (a routine export must not bring them back unasked).
+    public var allowErased = false
     /// CSV column → field name; `nil` ignores the column. Unmapped columns are read by name.
     public var mapping: [String: String?] = [:]
 

@@ -175,10 +175,18 @@ public struct ClientImporter: Sendable {
 
         // 4. Duplicates of the new rows, among clients and earlier rows.
         let duplicates = options.allowDuplicates ? [:] : try await Self.duplicates(of: creations.map(\.client), in: session)
+        let erased = options.allowErased ? [] : try await Self.erasedKeys(among: creations.flatMap { Self.identifierKeys($0.client) }, in: session)
         var firstLine: [String: Int] = [:]
         for creation in creations {
             let client = creation.client
             let keys = Self.identifierKeys(client)
+            if let key = keys.first(where: erased.contains) {
+                let field = String(key.split(separator: " ")[0])
+                report.errors.append(ImportRowError(
+                    line: creation.line, column: creation.columns[field], field: field,
+                    message: "a client with this \(field) was erased at their request; send allow_erased=true only if they asked to be a client again"))
+                continue
+            }
             if let match = keys.lazy.compactMap({ duplicates[$0] }).first {
                 let field = keys.first { duplicates[$0] != nil }!.split(separator: " ")[0]
                 report.errors.append(ImportRowError(
@@ -209,6 +217,16 @@ public struct ClientImporter: Sendable {
         if let phone = client.phone { keys.append("phone \(PhoneDigits.of(phone))") }
         if let siren = client.siren { keys.append("siren \(siren)") }
         return keys
+    }
+
+    /// The identifier keys that belonged to an erased client (matched by their salted digest).
+    static func erasedKeys(among keys: [String], in session: PostgresSession) async throws -> Set<String> {
+        guard !keys.isEmpty else { return [] }
+        let rows = try await session.query("""
+            SELECT k.key FROM unnest(\(keys)::text[]) AS k (key)
+            WHERE EXISTS (SELECT FROM erased_identifiers e WHERE e.digest = erased_identifier_digest(k.key))
+            """)
+        return Set(try rows.map { try $0.decode(String.self, at: 0) })
     }
 
     /// Existing clients sharing an identifier with the new ones, by identifier key.

@@ -13,6 +13,8 @@ extension DataRightsRepository {
     /// phone, SIREN and external_ref are replaced in any other audit entry, and stored
     /// idempotent responses naming the client are deleted. One `erase` audit entry records it.
     /// Erasing again blanks what was added since; the record itself can no longer be changed.
+    /// Salted digests of the email, phone and SIREN are kept so an import cannot bring the
+    /// person back unasked.
     public func erase(_ id: UUID, as actor: Actor) async throws -> ErasureOutcome {
         try actor.require(.dataRights)
         return try await database.withTenantTransaction(actor.scope) { session in
@@ -42,11 +44,12 @@ extension DataRightsRepository {
                 ("churn_alerts", "UPDATE churn_alerts SET note = NULL WHERE client_id = \(id) AND note IS NOT NULL"),
                 ("survey_invitations", Self.scrubDeliveryReasons(of: id, mentioning: before.email)),
                 ("idempotency_keys", "DELETE FROM idempotency_keys WHERE strpos(body, \(id.auditID)) > 0"),
+                ("erased_identifiers", Self.rememberIdentifiers(of: id)),
                 ("clients", Self.blankClient(id)),
             ]
             let rows = try await session.pipeline(statements.map(\.1))
             var counts: [String: Int] = [:]
-            for (index, (table, _)) in statements.enumerated() {
+            for (index, (table, _)) in statements.enumerated() where table != "erased_identifiers" {
                 let name = table == "audit_log_identifiers" ? "audit_log" : table
                 counts[name, default: 0] += rows[index].affectedRows
             }
@@ -56,6 +59,18 @@ extension DataRightsRepository {
             _ = try await session.query(AuditLog.entry(by: actor, action: "erase", entity: "client", id: id.auditID, before: nil, after: after))
             return ErasureOutcome(client: client, rowsBlanked: counts)
         }
+    }
+
+    /// Salted digests of the client's email, phone and SIREN, so an import does not bring the
+    /// person back unasked (see `ClientImporter`); the values themselves are blanked next.
+    static func rememberIdentifiers(of id: UUID) -> PostgresQuery {
+        """
+        INSERT INTO erased_identifiers (digest)
+        SELECT erased_identifier_digest(k.key)
+        FROM clients c, unnest(ARRAY['email ' || c.email, 'phone ' || c.phone_normalised, 'siren ' || c.siren]) AS k (key)
+        WHERE c.id = \(id) AND k.key IS NOT NULL
+        ON CONFLICT (digest) DO NOTHING
+        """
     }
 
     /// What replaces a personal value that cannot be null.

@@ -13,7 +13,7 @@ struct ImportRoutes {
 
     /// A CSV of 100,000 clients is about 15 MB.
     static let maximumSize = 50 * 1024 * 1024
-    static let parameters: Set<String> = ["dry_run", "skip_invalid", "allow_duplicates", "mapping"]
+    static let parameters: Set<String> = ["dry_run", "skip_invalid", "allow_duplicates", "allow_erased", "mapping"]
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("clients") { request, context in
@@ -44,6 +44,7 @@ struct ImportRoutes {
         options.dryRun = try QueryParameters.bool(parameters, "dry_run") ?? false
         options.skipInvalid = try QueryParameters.bool(parameters, "skip_invalid") ?? false
         options.allowDuplicates = try QueryParameters.bool(parameters, "allow_duplicates") ?? false
+        options.allowErased = try QueryParameters.bool(parameters, "allow_erased") ?? false
         if let text = parameters.get("mapping") { options.mapping = try mapping(String(text)) }
         _ = try context.requireActor()
         let contentType = request.headers[.contentType]?.lowercased() ?? ""

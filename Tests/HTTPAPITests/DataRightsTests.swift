@@ -113,6 +113,39 @@ struct DataRightsTests {
         }
     }
 
+    @Test("an erased person is not brought back by an import unless asked; only digests of their identifiers are kept")
+    func erasedPersonStaysOut() async throws {
+        let key = harness.keyA
+        try await harness.test { client in
+            let (id, _) = try await clientWithHistory(client)
+            _ = try await client.call(.patch, "/v1/clients/\(id)", key: key, json: #"{"kind": "business", "siren": "732829320", "organisation_name": "Zw SARL"}"#)
+            #expect(try await client.call(.post, "/v1/clients/\(id)/erase", key: key).status == .ok)
+            let digests = try await harness.sql(["SELECT digest FROM erased_identifiers ORDER BY digest"])[0].map { try $0.decode(String.self, at: 0) }
+            #expect(digests.count == 3)  // email, phone, SIREN
+            #expect(digests.allSatisfy { $0.count == 64 })
+            #expect(try await tablesHolding("h.zw@example.fr") == [])
+
+            // The till's export still has them, with their phone written another way.
+            let csv = """
+                kind;last_name;organisation_name;email;phone;siren
+                individual;Zwierzynska;;H.ZW@example.fr;;
+                individual;Zwierzynska;;;+33 6 98 76 54 32;
+                business;;Zw SARL;;;732829320
+                individual;Nouveau;;nouveau@example.fr;;
+
+                """
+            let refused = try await client.importCSV("/v1/imports/clients", key: key, csv)
+            #expect(refused.status == .unprocessableContent)
+            #expect(refused.importErrors.map(\.line) == [2, 3, 4])
+            #expect(refused.importErrors.map(\.field) == ["email", "phone", "siren"])
+            #expect(refused.importErrors.first?.message.contains("erased at their request") == true)
+            // Tenant B never erased anyone: the same file imports there.
+            #expect(try await client.importCSV("/v1/imports/clients", key: harness.keyB, csv).json["created"] as? Int == 4)
+            let asked = try await client.importCSV("/v1/imports/clients", key: key, csv, query: "allow_erased=true")
+            #expect(asked.json["created"] as? Int == 4, "\(asked.text)")
+        }
+    }
+
     @Test("another tenant gets 404; managers, agents and viewers may not use data rights", arguments: [AccessRole.manager, .agent, .viewer])
     func isolationAndRoles(role: AccessRole) async throws {
         let key = harness.keyA
