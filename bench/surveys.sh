@@ -32,6 +32,8 @@ trap cleanup EXIT
 source bench/server.sh
 start_server
 PSQL=( "$PGBIN/psql" -h 127.0.0.1 -p "$CLIENTELE_PG_PORT" -U clientele -d clientele -qtAX )
+# Tenant schemas are closed to the application role: the superuser (the data folder's socket) reads them.
+SUPER=( "$PGBIN/psql" -h "$CLIENTELE_DATA_DIR/pgdata" -p "$CLIENTELE_PG_PORT" -U postgres -d clientele -qtAX )
 now_ms() { date +%s%3N; }
 
 mkdir "$WORK/smtp"
@@ -49,7 +51,9 @@ JOBS=$("${PSQL[@]}" -c "SELECT count(*) FROM platform.jobs WHERE kind = 'survey.
 
 echo "== delivery: $JOBS survey.deliver jobs, one worker process, SMTP on 127.0.0.1:$SMTP_PORT"
 START=$(now_ms)
+# The survey links are https, as in production (List-Unsubscribe refuses http).
 CLIENTELE_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT?security=none" CLIENTELE_MAIL_FROM=enquetes@clientele.test \
+    CLIENTELE_PUBLIC_URL=https://avis.clientele.test \
     CLIENTELE_POOL_SIZE=${BENCH_POOL_SIZE:-8} CLIENTELE_JOB_CONCURRENCY=${BENCH_CONCURRENCY:-64} \
     "$BIN/clientele" worker > "$WORK/worker.log" 2>&1 &
 WORKER_PID=$!
@@ -58,15 +62,18 @@ END=$(now_ms)
 kill -TERM "$WORKER_PID"; wait "$WORKER_PID" 2>/dev/null || true; WORKER_PID=
 sleep 0.5
 
-RECEIVED=$(wc -l < "$WORK/smtp/received")
+RECEIVED=$(wc -l < "$WORK/smtp/received" 2>/dev/null || echo 0)
+if [ "$RECEIVED" = 0 ]; then
+    echo "no message reached the SMTP server; the worker said:"; grep -iE "error|fail" "$WORK/worker.log" | head -5; exit 1
+fi
 DISTINCT=$(awk '{print $2}' "$WORK/smtp/received" | sort -u | wc -l)
 LAST=$(awk 'BEGIN {m = 0} $1 > m {m = $1} END {printf "%d", m * 1000}' "$WORK/smtp/received")
 echo "last message accepted by the SMTP server $(( LAST - START )) ms after the worker started" \
      "($(( RECEIVED * 1000 / (LAST - START) )) messages/s); every delivery job done after $(( END - START )) ms"
 echo "SMTP side: $RECEIVED messages, $DISTINCT distinct Message-IDs, $(( RECEIVED - DISTINCT )) duplicates"
-STATES=$("${PSQL[@]}" -c "SELECT string_agg(format('SELECT state FROM %I.survey_invitations', schema_name), ' UNION ALL ')
+STATES=$("${SUPER[@]}" -c "SELECT string_agg(format('SELECT state FROM %I.survey_invitations', schema_name), ' UNION ALL ')
                           FROM platform.tenants WHERE slug LIKE 'sv-%'")
-echo "database: invitations by state: $("${PSQL[@]}" -c "SELECT string_agg(state || ' ' || n, ', ' ORDER BY state)
+echo "database: invitations by state: $("${SUPER[@]}" -c "SELECT string_agg(state || ' ' || n, ', ' ORDER BY state)
                                                          FROM (SELECT state, count(*) AS n FROM ($STATES) s GROUP BY state) x")"
 echo "database: survey.deliver jobs: $("${PSQL[@]}" -c "SELECT format('%s succeeded, %s needed more than one attempt, %s discarded',
     count(*) FILTER (WHERE state = 'succeeded'), count(*) FILTER (WHERE attempts > 1), count(*) FILTER (WHERE state = 'discarded'))
