@@ -91,6 +91,25 @@ public struct TenantDirectory: Sendable {
         return try Tenant(row: row)
     }
 
+    /// Gives the tenant a new slug: the catalogue only (its schema and role are named from its
+    /// id). Logins take the new slug at once; API keys and sessions keep working.
+    public func rename(slug: String, to newSlug: String) async throws -> Tenant {
+        try Tenant.validateSlug(newSlug)
+        do {
+            return try await client.withTransaction { session in
+                let tenant = try await Self.find(slug: slug, in: session, forUpdate: true)
+                guard newSlug != slug else { return tenant }
+                let rows = try await session.pipeline([
+                    "UPDATE platform.tenants SET slug = \(newSlug) WHERE id = \(tenant.id) RETURNING \(fragment: Tenant.columns)",
+                    "SELECT pg_notify(\(APIKeyStore.changeChannel), \(slug))",
+                ])
+                return try Tenant(row: rows[0][0])
+            }
+        } catch let error as PostgresError where error.isUniqueViolation && error.constraint == "tenants_live_slug" {
+            throw TenancyError(.slugTaken, "a tenant with slug '\(newSlug)' already exists")
+        }
+    }
+
     /// A suspended tenant's API calls are refused with 403 until it is resumed.
     public func suspend(slug: String) async throws -> Tenant {
         try await setStatus(slug: slug, to: .suspended, assignments: "status = 'suspended', suspended_at = now()")

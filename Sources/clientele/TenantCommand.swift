@@ -7,8 +7,8 @@ import Tenancy
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant",
-        abstract: "Create, list, show, suspend, resume or delete tenants.",
-        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Delete.self]
+        abstract: "Create, list, show, rename, suspend, resume or delete tenants.",
+        subcommands: [Create.self, List.self, Show.self, Rename.self, Suspend.self, Resume.self, Delete.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -57,6 +57,21 @@ struct TenantCommand: AsyncParsableCommand {
                 describe(tenant)
                 print("clients:        \(clients)")
                 print("active keys:    \(keys.filter { $0.revokedAt == nil }.count)")
+            }
+        }
+    }
+
+    struct Rename: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a tenant a new slug (its schema, role, data and keys stay as they are).")
+        @Argument var slug: String
+        @Argument var newSlug: String
+
+        func run() async throws {
+            try await withDatabase { runtime, client in
+                let tenant = try await TenantDirectory(client: client, migrations: runtime.migrations, logger: runtime.logger)
+                    .rename(slug: slug, to: newSlug)
+                print("tenant \(slug) is now \(tenant.slug) (schema \(tenant.schemaName) unchanged)")
             }
         }
     }

@@ -108,6 +108,29 @@ struct CLITests {
         #expect(try clientele("tenant", "show", "boulangerie").status == 1)
     }
 
+    @Test("rename changes the slug only: the schema, the data and the keys stay; a taken or bad slug is refused")
+    func rename() throws {
+        let created = try clientele("tenant", "create", "opticien-dupont", "--name", "Opticien Dupont")
+        let schema = try #require(created.output.split(separator: " ").first { $0.hasPrefix("tenant_") }.map { String($0.filter { $0 != "," }) })
+        _ = try clientele("tenant", "create", "opticien-martin", "--name", "Opticien Martin")
+        let renamed = try clientele("tenant", "rename", "opticien-dupont", "optique-du-port")
+        #expect(renamed.status == 0, "\(renamed.error)")
+        #expect(renamed.output.contains("now optique-du-port"))
+        let show = try clientele("tenant", "show", "optique-du-port")
+        #expect(show.output.contains("schema:         \(schema)"))
+        #expect(try clientele("tenant", "show", "opticien-dupont").status == 1)
+        for (arguments, message) in [
+            (["tenant", "rename", "optique-du-port", "opticien-martin"], "already exists"),
+            (["tenant", "rename", "optique-du-port", "Optique Du Port"], "invalid slug"),
+            (["tenant", "rename", "nobody", "somebody"], "no tenant with slug 'nobody'"),
+        ] {
+            let outcome = try clientele(arguments: arguments)
+            #expect(outcome.status == 1, "\(arguments)")
+            #expect(outcome.error.contains(message), "\(arguments): \(outcome.error)")
+            #expect(outcome.error.split(separator: "\n").count == 1)
+        }
+    }
+
     @Test("suspend, resume, api keys and migrate")
     func lifecycle() throws {
         _ = try clientele("tenant", "create", "traiteur", "--name", "Traiteur")
