@@ -67,7 +67,7 @@ if [ "$RECEIVED" = 0 ]; then
     echo "no message reached the SMTP server; the worker said:"; grep -iE "error|fail" "$WORK/worker.log" | head -5; exit 1
 fi
 DISTINCT=$(awk '{print $2}' "$WORK/smtp/received" | sort -u | wc -l)
-LAST=$(awk 'BEGIN {m = 0} $1 > m {m = $1} END {printf "%d", m * 1000}' "$WORK/smtp/received")
+LAST=$(awk 'BEGIN {m = 0} $1 > m {m = $1} END {printf "%.0f", m * 1000}' "$WORK/smtp/received")
 echo "last message accepted by the SMTP server $(( LAST - START )) ms after the worker started" \
      "($(( RECEIVED * 1000 / (LAST - START) )) messages/s); every delivery job done after $(( END - START )) ms"
 echo "SMTP side: $RECEIVED messages, $DISTINCT distinct Message-IDs, $(( RECEIVED - DISTINCT )) duplicates"
