@@ -101,6 +101,9 @@ public struct SurveyCampaign: Sendable, Hashable {
 
     public func question(_ language: SurveyLanguage) -> String { language == .en ? (questionEN ?? questionFR) : questionFR }
 
+    /// How many `columns` there are: what a query selects after them starts at this index.
+    static let columnCount = 20
+
     static let columns: PostgresQuery = """
         sc.id, sc.name, sc.measure, sc.question_fr, sc.question_en, sc.extra_questions::text, sc.trigger, sc.delay_days,
         sc.cron, sc.audience_categories, sc.audience_kinds, sc.audience_tags, sc.audience_segment, sc.ask, sc.active,

@@ -70,7 +70,7 @@ public struct SurveyDelivery: Sendable {
             guard let row = rows.first else { return .done(.unchanged) }
             let state = try row.decode(String.self, at: 0)
             let campaign = try SurveyCampaign(row: row, offset: 2)
-            let settings = try SurveySettings(row: row, offset: 22)
+            let settings = try SurveySettings(row: row, offset: 2 + SurveyCampaign.columnCount)
             switch state {
             case "committing":
                 try await session.query(Self.fail(invitationID, Self.outcomeUnknown, columns: .invitation))
@@ -156,7 +156,7 @@ public struct SurveyDelivery: Sendable {
                   try row.decode(Bool?.self, at: 2) == true
             else { return .done(.unchanged) }
             let campaign = try SurveyCampaign(row: row, offset: 6)
-            let settings = try SurveySettings(row: row, offset: 26)
+            let settings = try SurveySettings(row: row, offset: 6 + SurveyCampaign.columnCount)
             switch try row.decode(String?.self, at: 1) {
             case "committing":
                 try await session.query(Self.fail(invitationID, Self.outcomeUnknown, columns: .reminder))
