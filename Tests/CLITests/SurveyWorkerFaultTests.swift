@@ -10,6 +10,7 @@ extension CLITests {
     /// `survey.deliver` job, as a manual send leaves them.
     struct SurveyFixture {
         var schema: String
+        var role: String
         var invitationID: UUID
         var jobID: Int64
         var email: String
@@ -19,12 +20,14 @@ extension CLITests {
         let created = try clientele("tenant", "create", slug, "--name", "Opticien \(slug)")
         #expect(created.status == 0, "\(created.error)")
         let tenant = try #require(try await database.query(
-            "SELECT id, schema_name FROM platform.tenants WHERE slug = \(slug)").first)
+            "SELECT id, schema_name, role_name FROM platform.tenants WHERE slug = \(slug)").first)
         let (tenantID, schema) = (try tenant.decode(Int64.self, at: 0), try tenant.decode(String.self, at: 1))
+        let role = try tenant.decode(String.self, at: 2)
         let (client, campaign, invitation) = (UUID(), UUID(), UUID())
         let email = "lea.morel@\(slug).test"
         try await database.withTransaction { session in
-            try await session.query("SELECT set_config('search_path', \(schema), true)")
+            // The application role is NOINHERIT: the tenant's tables are reached as its role.
+            try await session.query("SELECT set_config('role', \(role), true), set_config('search_path', \(schema), true)")
             try await session.query("""
                 INSERT INTO clients (id, kind, category, first_name, last_name, email, consent_surveys, consent_surveys_at, consent_surveys_source)
                 VALUES (\(client), 'individual', 'actual_client', 'Léa', 'Morel', \(email), true, now(), 'test')
@@ -43,7 +46,7 @@ extension CLITests {
             VALUES (\(tenantID), 'survey.deliver', jsonb_build_object('invitation_id', \(invitation.uuidString.lowercased())), 5)
             RETURNING id
             """).first?.decode(Int64.self, at: 0))
-        return SurveyFixture(schema: schema, invitationID: invitation, jobID: job, email: email)
+        return SurveyFixture(schema: schema, role: role, invitationID: invitation, jobID: job, email: email)
     }
 
     struct ReceivedEnvelope: Decodable {
@@ -58,7 +61,9 @@ extension CLITests {
     ) async throws -> (smtp: LoopbackServer, stateAtKill: String?, second: Process) {
         let smtp = try await LoopbackServer.start(script: "DeliveryTests/smtp/smtp_server.py", arguments: ["--mode", mode])
         let mail = ["CLIENTELE_SMTP_URL": "smtp://127.0.0.1:\(smtp.port)?security=none",
-                    "CLIENTELE_MAIL_FROM": "avis@clientele.test"]
+                    "CLIENTELE_MAIL_FROM": "avis@clientele.test",
+                    // List-Unsubscribe must be an https URL: the SMTP client refuses the message otherwise.
+                    "CLIENTELE_PUBLIC_URL": "https://avis.clientele.test"]
         let first = try startWorker(environment: mail)
         let stalled = smtp.directory.appendingPathComponent("stalled").path
         #expect(try await waitFor(seconds: 30) { FileManager.default.fileExists(atPath: stalled) })
@@ -71,7 +76,8 @@ extension CLITests {
 
     func invitationState(_ database: PostgresClient, _ fixture: SurveyFixture) async throws -> (state: String, reason: String?, attempt: Int)? {
         let rows = try await database.withTransaction { session in
-            try await session.query("SELECT set_config('search_path', \(fixture.schema), true)")
+            try await session.query(
+                "SELECT set_config('role', \(fixture.role), true), set_config('search_path', \(fixture.schema), true)")
             return try await session.query(
                 "SELECT state, reason, send_attempt FROM survey_invitations WHERE id = \(fixture.invitationID)")
         }
