@@ -120,6 +120,8 @@ extension CLITests {
         #expect(try await waitFor(seconds: 30) {
             await get("/metrics")?.body.contains(#"clientele_jobs_completed_total{kind="noop"} 3"#) == true
         })
+        // The queued and running gauges are first read metricsInterval (10 s) after the start.
+        #expect(try await waitFor(seconds: 30) { await get("/metrics")?.body.contains("clientele_jobs_queued") == true })
         let metrics = await get("/metrics")
         #expect(metrics?.status == 200)
         #expect(metrics?.body.contains("clientele_jobs_queued") == true)
