@@ -451,6 +451,40 @@ struct TenantMailTests {
         }
     }
 
+    @Test("webhook: the reminder is posted as survey.reminder; a phone removed before delivery skips it no_phone")
+    func webhookReminderAndPhoneRechecked() async throws {
+        let receiver = try await HookReceiver.start()
+        defer { receiver.stop() }
+        let key = harness.keyA
+        let harness = harness
+        let delivery = harness.delivery(router: harness.router(platform: nil), webhooks: try WebhookSender())
+        let scope = try await harness.scope("optique-a")
+        try await harness.test { client in
+            _ = try await client.call(.patch, "/v1/survey-settings", key: key, json: #"{"min_days_between_surveys": 0}"#)
+            _ = try await client.call(.patch, "/v1/churn/settings", key: key, json: #"{"webhook_url": "\#(receiver.url("/hooks"))"}"#)
+            _ = try await client.surveyClient(key: key, name: "Rappel", extra: Self.phone)
+            let campaign = try await client.campaign(key: key, #""channel": "webhook", "reminder_after_days": 3"#)
+            _ = try await client.send(campaign, key: key)
+            let invitation = try #require(try await harness.invitations(campaign, slug: "optique-a").first)
+            #expect(try await delivery.deliver(invitation.id, scope: scope) == .sent)
+            #expect(try await delivery.remind(invitation.id, scope: scope) == .sent)
+            #expect(try await delivery.remind(invitation.id, scope: scope) == .unchanged)
+            let requests = try receiver.requests()
+            #expect(requests.map { $0.json["event"] as? String } == ["survey.invitation", "survey.reminder"])
+            #expect(requests.last?.header("Clientele-Delivery") == "survey-reminder-\(invitation.id.uuidString.lowercased())")
+            #expect(requests[0].json["survey_url"] as? String != requests[1].json["survey_url"] as? String)
+
+            // The phone is removed between the sending and the delivery: skipped, nothing posted.
+            let later = try await client.surveyClient(key: key, name: "Sansnumero", extra: #", "phone": "+33 6 98 76 54 32""#)
+            let second = try await client.campaign(key: key, #""name": "Later", "channel": "webhook""#)
+            #expect(try await client.send(second, key: key, #"{"client_ids": ["\#(later)"]}"#).0 == 1)
+            _ = try await client.call(.patch, "/v1/clients/\(later)", key: key, json: #"{"phone": null}"#)
+            let pending = try #require(try await harness.invitations(second, slug: "optique-a").first)
+            #expect(try await delivery.deliver(pending.id, scope: scope) == .skipped(.noPhone))
+            #expect(try receiver.requests().count == 2)
+        }
+    }
+
     @Test("webhook: 503 goes back to sending and the retry delivers once; a lost answer is outcome unknown")
     func webhookRetry() async throws {
         let receiver = try await HookReceiver.start()
