@@ -103,7 +103,9 @@ extension APIHarness {
     }
 }
 
-@Suite("Tenant mail servers and the webhook channel")
+/// One test at a time: each holds a database pool and loopback servers, and the whole suite
+/// runs beside every other on one shared cluster.
+@Suite("Tenant mail servers and the webhook channel", .serialized)
 struct TenantMailTests {
     let harness: APIHarness
 
@@ -194,6 +196,7 @@ struct TenantMailTests {
 
     @Test("without CLIENTELE_SECRET_KEY a password cannot be stored (422 saying so); the rest can")
     func noKey() async throws {
+        await self.harness.database.shutdown()  // this test's server has no key: another harness
         let harness = try await APIHarness.make(secretBox: nil)
         let key = harness.keyA
         try await harness.test { client in
@@ -554,8 +557,11 @@ struct TenantMailTests {
         }
     }
 
-    // MARK: The platform key
+}
 
+/// The platform key that seals the tenants' SMTP passwords.
+@Suite("SecretBox")
+struct SecretBoxTests {
     @Test("SecretBox: hex or base64 keys, a fresh nonce per seal, tampering and other keys refused")
     func secretBox() throws {
         let hex = String(repeating: "07", count: 32)
