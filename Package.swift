@@ -11,6 +11,8 @@ import PackageDescription
 //   ClientBase     the domain: the client base of each tenant
 //   Churn          churn risk scores, alerts and their notifications
 //   Surveys        satisfaction survey campaigns: invitations, delivery, answers, results
+//   Outbound       what leaves: the platform's and each tenant's mail server, survey emails and
+//                  webhooks, alert notifications (Delivery wired to Churn and Surveys)
 //   HTTPAPI        the HTTP server (Hummingbird)
 //   clientele      the executable: server and admin CLI
 let swiftSettings: [SwiftSetting] = [
@@ -114,9 +116,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Outbound",
+            dependencies: [
+                "Postgres", "Tenancy", "Delivery", "ClientBase", "Churn", "Surveys",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HTTPAPI",
             dependencies: [
-                "Postgres", "Tenancy", "Jobs", "ClientBase", "Churn", "Surveys",
+                "Postgres", "Tenancy", "Jobs", "ClientBase", "Churn", "Surveys", "Outbound",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -132,7 +142,7 @@ let package = Package(
         .executableTarget(
             name: "clientele",
             dependencies: [
-                "Postgres", "LocalPostgres", "Tenancy", "Jobs", "Delivery", "ClientBase", "Churn", "Surveys", "HTTPAPI",
+                "Postgres", "LocalPostgres", "Tenancy", "Jobs", "Delivery", "ClientBase", "Churn", "Surveys", "Outbound", "HTTPAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -192,7 +202,8 @@ let package = Package(
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
-                "HTTPAPI", "Tenancy", "Jobs", "ClientBase", "Churn", "Surveys", "TestSupport",
+                "HTTPAPI", "Tenancy", "Jobs", "ClientBase", "Churn", "Surveys", "Outbound", "Delivery", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

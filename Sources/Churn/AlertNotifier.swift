@@ -64,6 +64,11 @@ public struct AlertDigest: Sendable, Hashable {
     public var on: Date
     public var items: [Item]
 
+    public init(on: Date, items: [Item]) {
+        self.on = on
+        self.items = items
+    }
+
     /// A plain-text body the adapter may use as is (French, like the tenants' clients).
     public var plainText: String {
         let fresh = items.filter(\.isNew).count

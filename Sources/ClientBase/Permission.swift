@@ -33,13 +33,15 @@ public enum Permission: String, Sendable, CaseIterable {
     /// Create and change survey campaigns and the survey rules, send a campaign, read its
     /// results (every role that reads clients reads the campaigns themselves).
     case manageSurveys
+    /// See and change the account's own mail server (`/v1/mail/settings`).
+    case manageMail
 
     public func allows(_ role: AccessRole) -> Bool {
         switch self {
         case .readClients: true
         case .writeClients: role != .viewer
         case .deleteClients, .runAnalytics, .bulkData, .manageJobs, .readUsers, .manageAlerts, .manageSurveys: [.owner, .admin, .manager].contains(role)
-        case .dataRights, .manageUsers, .readAudit: [.owner, .admin].contains(role)
+        case .dataRights, .manageUsers, .readAudit, .manageMail: [.owner, .admin].contains(role)
         }
     }
 
@@ -58,6 +60,7 @@ public enum Permission: String, Sendable, CaseIterable {
         case .manageJobs: "manage jobs"
         case .manageAlerts: "handle churn alerts or change the churn settings"
         case .manageSurveys: "manage survey campaigns"
+        case .manageMail: "see or change the account's mail server"
         }
     }
 }

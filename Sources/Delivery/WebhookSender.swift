@@ -67,7 +67,15 @@ public struct WebhookSender: Sendable {
 
     /// Posts the request, signed at `now`. Returns on a 2xx; throws a `WebhookError` otherwise
     /// (or `CancellationError`).
-    public func send(_ request: WebhookRequest, now: Date = Date()) async throws -> WebhookReceipt {
+    ///
+    /// `beforeWrite` runs once connected, right before the first byte of the request is written:
+    /// the point after which the receiver may have the request (a caller that sends at most once
+    /// records it there). If it throws, nothing is written and its error is rethrown. After it, a
+    /// `WebhookError` with a `statusCode` means the receiver answered; a timeout or a connection
+    /// lost without an answer leaves the outcome unknown.
+    public func send(
+        _ request: WebhookRequest, now: Date = Date(), beforeWrite: (@Sendable () async throws -> Void)? = nil
+    ) async throws -> WebhookReceipt {
         let target = try WebhookTarget(request.url)
         guard !request.deliveryID.isEmpty, request.deliveryID.utf8.count <= 200,
               request.deliveryID.utf8.allSatisfy({ $0 >= 33 && $0 <= 126 })
@@ -85,7 +93,7 @@ public struct WebhookSender: Sendable {
         headers.add(name: "Clientele-Delivery", value: request.deliveryID)
         let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.pathAndQuery, headers: headers)
 
-        let response = try await exchange(target: target, head: head, body: ByteBuffer(bytes: request.body))
+        let response = try await exchange(target: target, head: head, body: ByteBuffer(bytes: request.body), beforeWrite: beforeWrite)
         logger.debug("webhook answered", metadata: ["delivery": "\(request.deliveryID)", "status": "\(response.status)"])
         switch response.status {
         case 200..<300:
@@ -98,7 +106,9 @@ public struct WebhookSender: Sendable {
         }
     }
 
-    private func exchange(target: WebhookTarget, head: HTTPRequestHead, body: ByteBuffer) async throws -> WebhookResponse {
+    private func exchange(
+        target: WebhookTarget, head: HTTPRequestHead, body: ByteBuffer, beforeWrite: (@Sendable () async throws -> Void)?
+    ) async throws -> WebhookResponse {
         let loop = eventLoopGroup.next()
         let promise = loop.makePromise(of: WebhookResponse.self)
         let tlsContext = target.isTLS ? self.tlsContext : nil
@@ -122,6 +132,15 @@ public struct WebhookSender: Sendable {
         } catch {
             promise.fail(WebhookTransportError.closed)
             throw WebhookError(.transient, "cannot connect to \(target.host):\(target.port): \(error)")
+        }
+        if let beforeWrite {
+            do {
+                try await beforeWrite()
+            } catch {
+                promise.fail(WebhookTransportError.closed)
+                channel.close(promise: nil)
+                throw error
+            }
         }
         let timer = loop.scheduleTask(deadline: deadline) {
             promise.fail(WebhookTransportError.timedOut)

@@ -2,6 +2,7 @@ import ClientBase
 import Hummingbird
 import Jobs
 import Logging
+import Outbound
 import Postgres
 import ServiceLifecycle
 import Surveys
@@ -19,16 +20,19 @@ public struct APIServer: Sendable {
         /// bcrypt's cost (log2 rounds) for user passwords: 12 in production, 4 in tests.
         public var passwordHashCost: UInt8
         public var users: UserStore.Settings
+        /// Seals the tenants' SMTP passwords (CLIENTELE_SECRET_KEY); nil: none can be stored.
+        public var secretBox: SecretBox?
 
         public init(
             host: String = "127.0.0.1", port: Int = 8080, credentialCacheTTL: Duration = .seconds(30),
-            passwordHashCost: UInt8 = 12, users: UserStore.Settings = .init()
+            passwordHashCost: UInt8 = 12, users: UserStore.Settings = .init(), secretBox: SecretBox? = nil
         ) {
             self.host = host
             self.port = port
             self.credentialCacheTTL = credentialCacheTTL
             self.passwordHashCost = passwordHashCost
             self.users = users
+            self.secretBox = secretBox
         }
     }
 
@@ -80,6 +84,7 @@ public struct APIServer: Sendable {
         AnalyticsRoutes.register(on: v1, database: database)
         ChurnRoutes.register(on: v1, database: database)
         SurveyRoutes.register(on: v1, database: database)
+        MailRoutes(store: TenantMailSettingsStore(database: database, secretBox: settings.secretBox)).register(on: v1.group("mail"))
         JobRoutes(queue: JobQueue(client: database)).register(on: v1.group("jobs"))
         DataRightsRoutes(repository: DataRightsRepository(database: database)).register(on: v1.group("clients"))
         ImportRoutes(clients: ClientImporter(database: database), purchases: PurchaseImporter(database: database))

@@ -34,6 +34,12 @@ public struct SurveyCampaign: Sendable, Hashable {
         case exit
     }
 
+    /// How invitations go: by email, or POSTed to the tenant's signed webhook (for a business
+    /// that sends SMS through its own gateway).
+    public enum Channel: String, Sendable, CaseIterable, PostgresDecodable, PostgresEncodable {
+        case email, webhook
+    }
+
     /// Who a purchase's invitation goes to.
     public enum Ask: String, Sendable, CaseIterable, PostgresDecodable, PostgresEncodable {
         case buyer, consumers, both
@@ -89,15 +95,19 @@ public struct SurveyCampaign: Sendable, Hashable {
     public var active = true
     public var reminderAfterDays: Int?
     public var lifetimeDays = 30
+    public var channel: Channel = .email
     public var createdAt: Date
     public var updatedAt: Date
 
     public func question(_ language: SurveyLanguage) -> String { language == .en ? (questionEN ?? questionFR) : questionFR }
 
+    /// How many `columns` there are: what a query selects after them starts at this index.
+    static let columnCount = 20
+
     static let columns: PostgresQuery = """
         sc.id, sc.name, sc.measure, sc.question_fr, sc.question_en, sc.extra_questions::text, sc.trigger, sc.delay_days,
         sc.cron, sc.audience_categories, sc.audience_kinds, sc.audience_tags, sc.audience_segment, sc.ask, sc.active,
-        sc.reminder_after_days, sc.lifetime_days, sc.created_at, sc.updated_at
+        sc.reminder_after_days, sc.lifetime_days, sc.created_at, sc.updated_at, sc.channel
         """
 
     init(row: PostgresRow, offset o: Int = 0) throws {
@@ -121,6 +131,7 @@ public struct SurveyCampaign: Sendable, Hashable {
         lifetimeDays = try row.decode(at: o + 16)
         createdAt = try row.decode(at: o + 17)
         updatedAt = try row.decode(at: o + 18)
+        channel = try row.decode(at: o + 19)
     }
 
     init(id: UUID, name: String, measure: Measure, questionFR: String, trigger: Trigger, now: Date) {
@@ -136,14 +147,14 @@ public struct SurveyCampaign: Sendable, Hashable {
     /// The columns a write sets, and their values in the same order.
     static let writtenColumns: PostgresQuery = """
         name, measure, question_fr, question_en, extra_questions, trigger, delay_days, cron, audience_categories,
-        audience_kinds, audience_tags, audience_segment, ask, active, reminder_after_days, lifetime_days
+        audience_kinds, audience_tags, audience_segment, ask, active, reminder_after_days, lifetime_days, channel
         """
 
     var writtenValues: PostgresQuery {
         """
         \(name), \(measure), \(questionFR), \(questionEN), \(PostgresJSON(extraQuestions)), \(trigger), \(delayDays), \(cron),
         \(audience.categories.map(\.rawValue)), \(audience.kinds.map(\.rawValue)), \(audience.tags),
-        \(audience.segment?.rawValue), \(ask), \(active), \(reminderAfterDays), \(lifetimeDays)
+        \(audience.segment?.rawValue), \(ask), \(active), \(reminderAfterDays), \(lifetimeDays), \(channel)
         """
     }
 
@@ -194,6 +205,7 @@ public struct SurveyCampaign: Sendable, Hashable {
             "audience.kinds": audience.kinds.map(\.rawValue).auditValue, "audience.tags": audience.tags.auditValue,
             "audience.segment": AuditValue(audience.segment?.rawValue), "ask": ask.auditValue, "active": active.auditValue,
             "reminder_after_days": AuditValue(reminderAfterDays), "lifetime_days": lifetimeDays.auditValue,
+            "channel": channel.auditValue,
         ]
     }
 }

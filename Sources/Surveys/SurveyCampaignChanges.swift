@@ -19,13 +19,14 @@ public struct SurveyCampaignChanges: Sendable, Hashable, Decodable {
     public var active: FieldChange<Bool> = .unchanged
     public var reminderAfterDays: FieldChange<Int> = .unchanged
     public var lifetimeDays: FieldChange<Int> = .unchanged
+    public var channel: FieldChange<SurveyCampaign.Channel> = .unchanged
 
     public init() {}
 
     public init(from decoder: any Decoder) throws {
         let body = try BodyReader(decoder,
             writable: ["name", "measure", "question_fr", "question_en", "extra_questions", "trigger", "delay_days", "cron",
-                       "audience", "ask", "active", "reminder_after_days", "lifetime_days"],
+                       "audience", "ask", "active", "reminder_after_days", "lifetime_days", "channel"],
             readOnly: ["id", "created_at", "updated_at"])
         name = try body.text("name")
         measure = try body.enumeration("measure")
@@ -40,6 +41,7 @@ public struct SurveyCampaignChanges: Sendable, Hashable, Decodable {
         active = try body.nested("active", Bool.self)
         reminderAfterDays = try body.integer("reminder_after_days")
         lifetimeDays = try body.integer("lifetime_days")
+        channel = try body.enumeration("channel")
     }
 
     func newCampaign(id: UUID, now: Date) throws -> SurveyCampaign {
@@ -82,6 +84,7 @@ public struct SurveyCampaignChanges: Sendable, Hashable, Decodable {
         try active.apply(to: &campaign.active, name: "active")
         reminderAfterDays.apply(to: &campaign.reminderAfterDays)
         try lifetimeDays.apply(to: &campaign.lifetimeDays, name: "lifetime_days")
+        try channel.apply(to: &campaign.channel, name: "channel")
         try campaign.validate()
     }
 }

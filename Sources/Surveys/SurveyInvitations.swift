@@ -10,8 +10,10 @@ public enum SurveySkipReason: String, Sendable, CaseIterable, PostgresDecodable,
     case noConsent = "no_consent"
     /// The client was (or will be) surveyed within the tenant's minimum interval.
     case surveyedRecently = "surveyed_recently"
-    /// The client has no email address.
+    /// The client has no email address (an email campaign).
     case noEmail = "no_email"
+    /// The client has no phone number (a webhook campaign, for SMS).
+    case noPhone = "no_phone"
     /// The client withdrew their consent through a survey's unsubscribe link.
     case unsubscribed
 }
@@ -42,7 +44,9 @@ enum SurveyInvitations {
     /// client row `c` and a sending time `send_at` (a timestamptz expression), with the
     /// settings row `s` in scope. Unsubscribed first, then no consent, no email, and another
     /// invitation (not skipped or failed) going out within the minimum interval either side.
-    static func skipReason(at sendAt: PostgresQuery, delivering invitation: UUID? = nil) -> PostgresQuery {
+    static func skipReason(
+        at sendAt: PostgresQuery, delivering invitation: UUID? = nil, channel: SurveyCampaign.Channel = .email
+    ) -> PostgresQuery {
         // Creating: any invitation not skipped or failed counts, sent or still to go. Delivering:
         // only those gone or going out, not this one.
         let counted: PostgresQuery = invitation == nil
@@ -51,7 +55,7 @@ enum SurveyInvitations {
         return """
         CASE WHEN NOT c.consent_surveys AND c.consent_surveys_source = \(SurveyResponses.unsubscribeSource) THEN 'unsubscribed'
              WHEN NOT c.consent_surveys THEN 'no_consent'
-             WHEN c.email IS NULL THEN 'no_email'
+             WHEN \(unescaped: channel == .webhook ? "c.phone IS NULL THEN 'no_phone'" : "c.email IS NULL THEN 'no_email'")
              WHEN EXISTS (SELECT 1 FROM survey_invitations o
                           WHERE o.client_id = c.id AND \(fragment: counted)
                             AND coalesce(o.sent_at, o.send_at) > \(fragment: sendAt) - make_interval(days => s.min_days_between_surveys)
@@ -85,7 +89,7 @@ enum SurveyInvitations {
     ) async throws -> SurveyInvitationCounts {
         let filter: PostgresQuery = try audience.map(condition) ?? "TRUE"
         let chosen = try await session.query("""
-            SELECT c.id, \(fragment: skipReason(at: "\(sendAt)::timestamptz")) AS reason
+            SELECT c.id, \(fragment: skipReason(at: "\(sendAt)::timestamptz", channel: campaign.channel)) AS reason
             FROM clients c CROSS JOIN (\(fragment: SurveySettings.select)) AS s
             WHERE c.id IN (SELECT x.client_id FROM (\(fragment: candidates)) AS x (client_id))
               AND \(fragment: filter)

@@ -7,8 +7,10 @@ extension SurveyJobs {
     /// The survey job handlers, for the server's and the worker's runner. Each is safe to run
     /// twice: invitations are unique per (campaign, client, occasion), and delivery follows the
     /// at-most-once rule of `SurveyDelivery`.
-    public static func jobHandlers(database: PostgresClient, mailer: any SurveyMailer, links: SurveyLinks) -> [String: JobHandler] {
-        let delivery = SurveyDelivery(database: database, mailer: mailer, links: links)
+    public static func jobHandlers(
+        database: PostgresClient, mailer: any SurveyMailer, links: SurveyLinks, webhooks: (any SurveyWebhookPoster)? = nil
+    ) -> [String: JobHandler] {
+        let delivery = SurveyDelivery(database: database, mailer: mailer, links: links, webhooks: webhooks)
         return [
             purchase: { context in
                 let payload = try decode(PurchasePayload.self, context)

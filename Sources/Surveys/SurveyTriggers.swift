@@ -26,7 +26,7 @@ public enum SurveyTriggers {
             """)
         var counts = SurveyInvitationCounts()
         for row in rows {
-            guard try row.decode(Bool.self, at: 20) else { continue }
+            guard try row.decode(Bool.self, at: SurveyCampaign.columnCount + 1) else { continue }
             let campaign = try SurveyCampaign(row: row)
             let buyer: PostgresQuery = "SELECT buyer_id FROM purchases WHERE id = \(purchaseID)"
             let consumers: PostgresQuery = "SELECT client_id FROM purchase_consumers WHERE purchase_id = \(purchaseID)"
@@ -37,7 +37,7 @@ public enum SurveyTriggers {
             }
             counts.add(try await SurveyInvitations.create(
                 campaign: campaign, candidates: candidates, audience: campaign.audience, occasion: "purchase:\(purchaseID.auditID)",
-                purchaseID: purchaseID, sendAt: try row.decode(Date.self, at: 19), scope: scope, in: session))
+                purchaseID: purchaseID, sendAt: try row.decode(Date.self, at: SurveyCampaign.columnCount), scope: scope, in: session))
         }
         return counts
     }
@@ -58,7 +58,7 @@ public enum SurveyTriggers {
         audience.categories = []
         return try await SurveyInvitations.create(
             campaign: campaign, candidates: "SELECT \(clientID)::uuid", audience: audience,
-            occasion: "exit:\(try row.decode(String.self, at: 19))", sendAt: Date(), scope: scope, in: session)
+            occasion: "exit:\(try row.decode(String.self, at: SurveyCampaign.columnCount))", sendAt: Date(), scope: scope, in: session)
     }
 
     /// `survey.wave`: one wave of a recurring campaign to its whole audience, at most one per
@@ -73,7 +73,7 @@ public enum SurveyTriggers {
         let campaign = try SurveyCampaign(row: row)
         return try await SurveyInvitations.create(
             campaign: campaign, candidates: "SELECT id FROM clients", audience: campaign.audience,
-            occasion: "wave:\(try row.decode(String.self, at: 19))", sendAt: Date(), scope: scope, in: session)
+            occasion: "wave:\(try row.decode(String.self, at: SurveyCampaign.columnCount))", sendAt: Date(), scope: scope, in: session)
     }
 }
 

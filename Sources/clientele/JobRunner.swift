@@ -5,6 +5,7 @@ import Surveys
 import Tenancy
 import CoreMetrics
 import Jobs
+import Outbound
 import Logging
 import Postgres
 import ServiceLifecycle
@@ -16,7 +17,7 @@ enum JobRunner {
     /// CLIENTELE_JOB_CONCURRENCY (32), CLIENTELE_JOB_RETENTION_DAYS (14), CLIENTELE_JOB_LEASE_SECONDS (30),
     /// CLIENTELE_JOB_LISTEN (true; false only polls, as behind PgBouncer in transaction mode).
     static func services(
-        database: PostgresClient, mail: OutboundMail?, links: SurveyLinks, logger: Logger, environment: [String: String],
+        database: PostgresClient, outbound: OutboundSettings, links: SurveyLinks, logger: Logger, environment: [String: String],
         metrics: any MetricsFactory = MetricsSystem.factory
     ) -> [any Service] {
         var options = JobWorker.Options()
@@ -32,7 +33,7 @@ enum JobRunner {
         }
         let listener = environment["CLIENTELE_JOB_LISTEN"] == "false" ? nil
             : PostgresListener(configuration: database.configuration, channels: [JobQueue.channel], logger: logger)
-        var handlers = handlers(database: database, mail: mail, links: links, logger: logger)
+        var handlers = handlers(database: database, outbound: outbound, links: links, logger: logger)
         if environment["CLIENTELE_BENCH_JOBS"] == "true" { handlers.merge(benchHandlers()) { $1 } }
         let worker = JobWorker(
             queue: JobQueue(client: database), handlers: handlers, options: options,
@@ -45,21 +46,28 @@ enum JobRunner {
         return [worker, scheduler]
     }
 
-    static func handlers(database: PostgresClient, mail: OutboundMail?, links: SurveyLinks, logger: Logger) -> [String: JobHandler] {
+    static func handlers(database: PostgresClient, outbound: OutboundSettings, links: SurveyLinks, logger: Logger) -> [String: JobHandler] {
         var handlers: [String: JobHandler] = [
             // Does nothing: for benchmarks and for checking that workers run.
             "noop": { _ in },
             declareSchedulesKind: { _ in await declareSchedules(database: database, logger: logger) },
         ]
-        let notifier: any AlertNotifier
+        // Each tenant's own mail server when it has one, else the platform's.
+        let router = TenantMailRouter(database: database, platform: outbound.mail, secretBox: outbound.secretBox)
+        let webhooks: WebhookSender?
         do {
-            notifier = DeliveryAlertNotifier(database: database, webhooks: try WebhookSender(logger: logger), mail: mail)
+            webhooks = try WebhookSender(logger: logger)
         } catch {
-            logger.error("webhooks cannot be sent (TLS setup failed); alerts are recorded as not delivered", metadata: ["error": "\(error)"])
-            notifier = NoAlertNotifier()
+            logger.error("webhooks cannot be sent (TLS setup failed); alerts and webhook invitations are recorded as not delivered",
+                         metadata: ["error": "\(error)"])
+            webhooks = nil
         }
+        let notifier: any AlertNotifier = webhooks.map { DeliveryAlertNotifier(database: database, webhooks: $0, router: router) }
+            ?? NoAlertNotifier()
         handlers.merge(ChurnJobs.handlers(notifier: notifier)) { $1 }
-        handlers.merge(SurveyJobs.jobHandlers(database: database, mailer: SMTPSurveyMailer(mail: mail), links: links)) { $1 }
+        handlers.merge(SurveyJobs.jobHandlers(
+            database: database, mailer: SMTPSurveyMailer(router: router), links: links,
+            webhooks: webhooks.map(WebhookSurveyPoster.init(sender:)))) { $1 }
         return handlers
     }
 

@@ -4,6 +4,7 @@ import Foundation
 import HTTPAPI
 import Hummingbird
 import Logging
+import Outbound
 import Postgres
 import Prometheus
 import Surveys
@@ -34,9 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = runtime.logger
         let poolSize = Int(environment["CLIENTELE_POOL_SIZE"] ?? "") ?? 10
         let database = runtime.makeClient(maximumConnections: max(2, poolSize))
-        let mail: OutboundMail?
+        let outbound: OutboundSettings
         do {
-            mail = try OutboundMail.fromEnvironment(environment)
+            outbound = try OutboundSettings.fromEnvironment(environment)
         } catch {
             await runtime.finish()
             fail(error)
@@ -64,11 +65,12 @@ struct ServeCommand: AsyncParsableCommand {
         let settings = APIServer.Settings(
             host: environment["HOST"] ?? "127.0.0.1",
             port: Int(environment["PORT"] ?? "") ?? 8080,
-            credentialCacheTTL: .seconds(Int(environment["CLIENTELE_KEY_CACHE_SECONDS"] ?? "") ?? 30))
+            credentialCacheTTL: .seconds(Int(environment["CLIENTELE_KEY_CACHE_SECONDS"] ?? "") ?? 30),
+            secretBox: outbound.secretBox)
         let server = APIServer(database: database, settings: settings, logger: logger)
         let demoKey = runtime.cluster.flatMap { DemoTenant.savedKey(in: $0.root) }
         let background = environment["CLIENTELE_WORKERS"] == "false" ? []
-            : JobRunner.services(database: database, mail: mail,
+            : JobRunner.services(database: database, outbound: outbound,
                                  links: SurveyLinks.fromEnvironment(environment, host: settings.host, port: settings.port),
                                  logger: logger, environment: environment,
                                  metrics: PrometheusMetricsFactory(registry: server.metrics.registry))

@@ -3,6 +3,7 @@ import Foundation
 import HTTPAPI
 import Hummingbird
 import Logging
+import Outbound
 import Prometheus
 import ServiceLifecycle
 import Surveys
@@ -32,9 +33,9 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         let poolSize = Int(environment["CLIENTELE_POOL_SIZE"] ?? "") ?? 10
         let database = runtime.makeClient(maximumConnections: max(2, poolSize))
-        let mail: OutboundMail?
+        let outbound: OutboundSettings
         do {
-            mail = try OutboundMail.fromEnvironment(environment)
+            outbound = try OutboundSettings.fromEnvironment(environment)
         } catch {
             await runtime.finish()
             fail(error)
@@ -54,7 +55,7 @@ struct WorkerCommand: AsyncParsableCommand {
         if let port = metricsPort {
             let metrics = HTTPMetrics(database: database)
             let background = JobRunner.services(
-                database: database, mail: mail, links: links, logger: runtime.logger, environment: environment,
+                database: database, outbound: outbound, links: links, logger: runtime.logger, environment: environment,
                 metrics: PrometheusMetricsFactory(registry: metrics.registry))
             let app = OperationsServer.makeApplication(
                 database: database, metrics: metrics, host: host, port: port, background: background, logger: runtime.logger
@@ -68,7 +69,7 @@ struct WorkerCommand: AsyncParsableCommand {
             }
         } else {
             let services = [database] + JobRunner.services(
-                database: database, mail: mail, links: links, logger: runtime.logger, environment: environment)
+                database: database, outbound: outbound, links: links, logger: runtime.logger, environment: environment)
             let group = ServiceGroup(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger)
             do {

@@ -86,6 +86,16 @@ struct CLITests {
         #expect(outcome.error.split(separator: "\n").count == 1, "\(outcome.error)")
     }
 
+    @Test("a CLIENTELE_SECRET_KEY that is not 32 bytes stops serve and worker with one line")
+    func badSecretKey() throws {
+        for command in ["serve", "worker"] {
+            let outcome = try clientele(arguments: [command], environment: ["CLIENTELE_SECRET_KEY": "too-short", "PORT": "0"])
+            #expect(outcome.status == 1, "\(command): \(outcome.error)")
+            #expect(outcome.error.hasPrefix("error: CLIENTELE_SECRET_KEY must be 32 bytes"), "\(command): \(outcome.error)")
+            #expect(outcome.error.split(separator: "\n").count == 1, "\(command): \(outcome.error)")
+        }
+    }
+
     @Test("an unreachable database is a clear error, and the password is not printed")
     func unreachable() throws {
         let outcome = try clientele("tenant", "list", databaseURL: "postgres://clientele:s3cret-pw@127.0.0.1:1/clientele")

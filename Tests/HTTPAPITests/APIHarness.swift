@@ -16,13 +16,17 @@ struct APIHarness {
     let keyB: String
     let server: APIServer
 
-    static func make(cacheTTL: Duration = .seconds(30)) async throws -> APIHarness {
+    /// The platform key the tests' servers seal tenants' SMTP passwords with.
+    static let secretBox = try! SecretBox(key: Array(repeating: 7, count: 32))
+
+    static func make(cacheTTL: Duration = .seconds(30), secretBox: SecretBox? = APIHarness.secretBox) async throws -> APIHarness {
         let (database, directory) = try await TestDatabase.platform("api")
         let a = try await directory.create(slug: "optique-a", name: "Optique A")
         let b = try await directory.create(slug: "garage-b", name: "Garage B")
         // bcrypt at its minimum cost: the tests check behaviour, not hashing strength.
         let server = APIServer(
-            database: database, settings: .init(credentialCacheTTL: cacheTTL, passwordHashCost: 4), logger: TestDatabase.logger)
+            database: database, settings: .init(credentialCacheTTL: cacheTTL, passwordHashCost: 4, secretBox: secretBox),
+            logger: TestDatabase.logger)
         return APIHarness(database: database, directory: directory, keyA: a.key.token, keyB: b.key.token, server: server)
     }
 

@@ -32,6 +32,7 @@ struct PermissionMatrixTests {
         .manageJobs: (.get, "/v1/jobs", nil),
         .manageAlerts: (.get, "/v1/churn/settings", nil),
         .manageSurveys: (.post, "/v1/survey-campaigns", #"{"name": "Probe", "measure": "nps", "question_fr": "Q ?", "trigger": "manual"}"#),
+        .manageMail: (.put, "/v1/mail/settings", #"{"host": "smtp.optique-a.fr", "security": "none", "port": 2525, "from_address": "avis@optique-a.fr"}"#),
     ]
 
     /// Permissions in the matrix whose routes are still to come: none now. A new permission

@@ -30,7 +30,7 @@ struct SurveyDeliveryTests {
             let first = try await client.campaign(key: key)
             let (created, skipped) = try await client.send(first, key: key)
             #expect(created == 1)
-            #expect(skipped == ["no_consent": 1, "no_email": 1, "surveyed_recently": 0, "unsubscribed": 0])
+            #expect(skipped == ["no_consent": 1, "no_email": 1, "no_phone": 0, "surveyed_recently": 0, "unsubscribed": 0])
             let states = Dictionary(uniqueKeysWithValues: try await harness.invitations(first).map { ($0.client, ($0.state, $0.reason)) })
             #expect(states[willing]?.0 == "scheduled")
             #expect(states[refusing]?.1 == "no_consent")

@@ -73,7 +73,8 @@ public enum TestDatabase {
             .appendingPathComponent("clientele-tests-\(getpid())-\(name)")
         var settings = LocalPostgresCluster.Settings()
         settings.unsafeFastWrites = true
-        settings.maxConnections = 300
+        // Every test holds a harness (a pool of 8 and a listener) and they all run at once.
+        settings.maxConnections = 600
         let cluster = LocalPostgresCluster(root: root, port: try freePort(), settings: settings)
         try await cluster.start(logger: logger)
         return cluster
