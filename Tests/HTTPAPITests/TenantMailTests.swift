@@ -69,22 +69,6 @@ struct HookReceiver {
     func requests() throws -> [Request] { try server.records(in: "requests", as: Request.self) }
 }
 
-/// A self-signed certificate for 127.0.0.1, for a tenant server with STARTTLS and AUTH.
-enum MailTestCertificate {
-    static let files: Result<(certificate: String, key: String), any Error> = Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clientele-tenantmail-tls-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let certificate = directory.appendingPathComponent("cert.pem").path
-        let key = directory.appendingPathComponent("key.pem").path
-        try LoopbackServer.run([
-            "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout", key, "-out", certificate,
-        ])
-        return (certificate, key)
-    }
-}
-
 extension APIHarness {
     func router(platform: OutboundMail?, trust: TLSTrust = .systemDefault) -> TenantMailRouter {
         TenantMailRouter(database: database, platform: platform, secretBox: APIHarness.secretBox, tenantTrust: trust)
@@ -289,7 +273,7 @@ struct TenantMailTests {
 
     @Test("the tenant's server with STARTTLS and AUTH: the sealed password is opened to log in")
     func tenantServerWithAuth() async throws {
-        let files = try MailTestCertificate.files.get()
+        let files = try TestCertificate.files.get()
         let tenant = try await MailSink.start(arguments: ["--cert", files.certificate, "--key", files.key, "--auth", "avis:s3cret pass"])
         defer { tenant.stop() }
         let key = harness.keyA
