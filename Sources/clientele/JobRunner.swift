@@ -60,6 +60,7 @@ enum JobRunner {
         }
         handlers.merge(ChurnJobs.handlers(notifier: notifier)) { $1 }
         handlers.merge(SurveyJobs.jobHandlers(database: database, mailer: SMTPSurveyMailer(mail: mail), links: links)) { $1 }
+        handlers.merge(SMTPAccountMailer.jobHandlers(database: database, mail: mail, links: links)) { $1 }
         return handlers
     }
 
