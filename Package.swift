@@ -193,6 +193,8 @@ let package = Package(
             name: "HTTPAPITests",
             dependencies: [
                 "HTTPAPI", "Tenancy", "Jobs", "ClientBase", "Churn", "Surveys", "TestSupport",
+                // The account emails' tests send through the real loopback SMTP server.
+                "Delivery",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
