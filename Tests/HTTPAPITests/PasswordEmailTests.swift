@@ -112,6 +112,7 @@ struct PasswordEmailTests {
         _ = try await harness.server.users.invite(
             in: scope, email: "rolled.back@optique-a.fr", name: nil, role: .viewer, by: .owner, label: "test")
         #expect(try await jobPayloads(AccountMailJobs.invitationEmail).count == 1)
+        await harness.database.shutdown()
     }
 
     @Test("forgot-password answers 202 alike for unknown accounts, emails and users who cannot log in, and sends nothing")
@@ -277,6 +278,7 @@ struct PasswordEmailTests {
         }
         // Another address is not held back.
         try await users.requestPasswordReset(tenantSlug: "optique-a", email: "other@optique-a.fr", address: "203.0.113.10")
+        await harness.database.shutdown()
     }
 
     @Test("changing one's password: a session only, the current password checked and throttled, other sessions end")
@@ -354,6 +356,7 @@ struct PasswordEmailTests {
             }
         }
         #expect(try refusing.received().isEmpty)
+        await harness.database.shutdown()
     }
 
     // MARK: Helpers
