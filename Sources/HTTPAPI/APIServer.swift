@@ -55,7 +55,8 @@ public struct APIServer: Sendable {
             ? PostgresListener(configuration: database.configuration, channels: [APIKeyStore.changeChannel], logger: logger)
             : nil
         self.users = UserStore(
-            client: database, hasher: PasswordHasher(cost: settings.passwordHashCost), settings: settings.users)
+            client: database, hasher: PasswordHasher(cost: settings.passwordHashCost), settings: settings.users,
+            mailQueue: AccountMailJobs.enqueue)
         self.authenticator = Authenticator(
             keys: APIKeyStore(client: database), users: users, timeToLive: settings.credentialCacheTTL, listener: listener)
     }
@@ -70,6 +71,7 @@ public struct APIServer: Sendable {
         let auth = AuthRoutes(users: users, authenticator: authenticator)
         auth.registerPublic(on: router.group("v1/auth"))
         SurveyPageRoutes(responses: SurveyResponses(database: database), logger: logger).register(on: router.group("s"))
+        AccountPageRoutes(users: users, authenticator: authenticator, logger: logger).register(on: router)
         let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
         auth.registerAuthenticated(on: v1)
         UserRoutes(users: users, keys: authenticator.keys, authenticator: authenticator)

@@ -3,8 +3,8 @@ import Foundation
 import Hummingbird
 import Tenancy
 
-/// Login, invitations and logout. Login and accepting an invitation need no credential;
-/// logout and `/v1/me` do.
+/// Login, invitations, logout and passwords. Login, accepting an invitation, asking for a reset
+/// link and using it need no credential; logout, `/v1/me` and changing one's password do.
 struct AuthRoutes {
     let users: UserStore
     let authenticator: Authenticator
@@ -40,11 +40,14 @@ struct AuthRoutes {
     func registerPublic(on group: RouterGroup<AppRequestContext>) {
         group.post("login", use: login)
         group.post("accept-invitation", use: accept)
+        group.post("forgot-password", use: forgotPassword)
+        group.post("reset-password", use: resetPassword)
     }
 
     func registerAuthenticated(on group: RouterGroup<AppRequestContext>) {
         group.post("auth/logout", use: logout)
         group.get("me", use: me)
+        group.post("me/password", use: changePassword)
     }
 
     @Sendable func login(request: Request, context: AppRequestContext) async throws -> Response {

@@ -35,6 +35,12 @@ struct ProblemMiddleware: RouterMiddleware {
             return Problem(status: .unauthorized, slug: "invalid-credentials", title: "Login failed", detail: error.message)
         case .invalidInvitation:
             return Problem(status: .unprocessableContent, slug: "invalid-invitation", title: "Invalid invitation", detail: error.message)
+        case .invalidResetToken:
+            return Problem(status: .badRequest, slug: "invalid-reset-token", title: "Invalid password reset link", detail: error.message)
+        case .wrongPassword:
+            return Problem(status: .forbidden, slug: "wrong-password", title: "Wrong password", detail: error.message)
+        case .sessionRequired:
+            return Problem(status: .forbidden, slug: "forbidden", title: "Not allowed for this credential", detail: error.message)
         case .tooManyAttempts:
             var problem = Problem(status: .tooManyRequests, slug: "too-many-attempts", title: "Too many attempts", detail: error.message)
             problem.headers[.retryAfter] = String(error.retryAfterSeconds ?? 60)

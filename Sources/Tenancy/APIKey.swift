@@ -47,11 +47,12 @@ public struct Credential: Sendable, Hashable {
 }
 
 /// The parts of a token, and how secrets are made and compared. API keys start `ck_`,
-/// sessions `cs_`, invitations `ci_`; all are `<prefix><16 hex id>_<64 hex secret>`.
+/// sessions `cs_`, invitations `ci_`, password resets `cr_`; all are `<prefix><16 hex id>_<64 hex secret>`.
 enum APIKeyToken {
     static let prefix = "ck_"
     static let sessionPrefix = "cs_"
     static let invitationPrefix = "ci_"
+    static let resetPrefix = "cr_"
 
     /// A fresh key: 8 random bytes of public id and 32 of secret, both hex.
     static func generate(prefix: String = prefix) -> (keyID: String, secret: String, token: String) {

@@ -24,6 +24,10 @@ public struct TenancyError: Error, Sendable, CustomStringConvertible, Equatable 
         public static let invalidCredentials = Code(raw: "invalidCredentials")
         public static let tooManyAttempts = Code(raw: "tooManyAttempts")
         public static let invalidInvitation = Code(raw: "invalidInvitation")
+        public static let invalidResetToken = Code(raw: "invalidResetToken")
+        public static let wrongPassword = Code(raw: "wrongPassword")
+        /// The action needs a login session (an API key has no password to change).
+        public static let sessionRequired = Code(raw: "sessionRequired")
     }
 
     public var code: Code

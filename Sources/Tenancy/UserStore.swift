@@ -11,23 +11,36 @@ public struct UserStore: Sendable {
         public var failuresPerEmail = 5
         public var failuresPerAddress = 30
         public var failureWindow: Duration = .seconds(15 * 60)
+        /// A password reset link's lifetime, from the request.
+        public var resetLifetime: Duration = .seconds(3600)
+        /// Reset requests that send an email, per user and per account, in the last hour;
+        /// more are answered alike and send nothing.
+        public var resetsPerUserPerHour = 3
+        public var resetsPerAccountPerHour = 30
+        /// Reset requests from one client address per hour, whatever they name; more get 429.
+        public var resetRequestsPerAddressPerHour = 20
         public init() {}
     }
 
     public let client: PostgresClient
     public let hasher: PasswordHasher
     public let settings: Settings
+    /// Where invitation and reset emails are enqueued, in the transaction that makes them;
+    /// nil sends none (the CLI prints the invitation token instead).
+    public let mailQueue: AccountMailQueue?
 
-    public init(client: PostgresClient, hasher: PasswordHasher, settings: Settings = Settings()) {
+    public init(client: PostgresClient, hasher: PasswordHasher, settings: Settings = Settings(), mailQueue: AccountMailQueue? = nil) {
         self.client = client
         self.hasher = hasher
         self.settings = settings
+        self.mailQueue = mailQueue
     }
 
     // MARK: Invitation
 
     /// Invites a person: the user exists as `invited` until they choose a password with the
     /// returned token. `inviter` is the inviting role; it may not invite above what it manages.
+    /// With a mail queue, the invitation email is enqueued in the same transaction.
     public func invite(
         in scope: TenantScope, email: String, name: String?, role: AccessRole, by inviter: AccessRole, label: String,
         audit: AuditRecorder? = nil
@@ -49,10 +62,13 @@ public struct UserStore: Sendable {
                 INSERT INTO platform.invitations (token_id, secret_hash, user_id, invited_by, expires_at)
                 SELECT \(token.keyID), \(APIKeyToken.hash(secret: token.secret)), id, \(label), now() + make_interval(secs => \(Int(seconds)))
                 FROM platform.users WHERE tenant_id = \(tenantID) AND email = \(email)
-                RETURNING expires_at
+                RETURNING expires_at, id
                 """,
             ])
             let user = try User(row: rows[0][0])
+            if let mailQueue {
+                try await mailQueue(.invitation(tenantID: tenantID, invitationID: try rows[1][0].decode(at: 1)), session)
+            }
             try await Self.record(audit, "user", user.id, before: nil, after: user, in: scope, session: session)
             return Invitation(user: user, token: token.token, expiresAt: try rows[1][0].decode(at: 0))
             }
@@ -63,6 +79,12 @@ public struct UserStore: Sendable {
 
     /// Takes an invitation once: sets the password, activates the user, opens a session.
     public func accept(invitation token: String, password: String, name: String?) async throws -> Session {
+        try await openSession(for: try await activate(invitation: token, password: password, name: name))
+    }
+
+    /// Takes an invitation once: sets the password and activates the user (the HTML page:
+    /// the person then logs in).
+    public func activate(invitation token: String, password: String, name: String?) async throws -> User {
         try PasswordHasher.validate(password)
         let name = try Self.validName(name)
         let invalid = TenancyError(.invalidInvitation, "the invitation is not valid: unknown, already used or expired")
@@ -90,7 +112,7 @@ public struct UserStore: Sendable {
             ])
             return try User(row: updated[1][0])
         }
-        return try await openSession(for: user)
+        return user
     }
 
     // MARK: Login
@@ -135,7 +157,7 @@ public struct UserStore: Sendable {
         return Session(token: token.token, expiresAt: try rows[0].decode(at: 0), user: user)
     }
 
-    private func checkThrottle(_ keys: [String]) async throws {
+    func checkThrottle(_ keys: [String]) async throws {
         let window = Int(settings.failureWindow.components.seconds)
         let rows = try await client.query("""
             SELECT throttle_key, failures,
@@ -155,7 +177,7 @@ public struct UserStore: Sendable {
         }
     }
 
-    private func recordFailure(_ keys: [String]) async throws {
+    func recordFailure(_ keys: [String]) async throws {
         let window = Int(settings.failureWindow.components.seconds)
         _ = try await client.query("""
             INSERT INTO platform.login_failures AS f (throttle_key, failures, window_started)

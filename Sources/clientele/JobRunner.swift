@@ -68,6 +68,7 @@ enum JobRunner {
         handlers.merge(SurveyJobs.jobHandlers(
             database: database, mailer: SMTPSurveyMailer(router: router), links: links,
             webhooks: webhooks.map(WebhookSurveyPoster.init(sender:)))) { $1 }
+        handlers.merge(SMTPAccountMailer.jobHandlers(database: database, mail: outbound.mail, links: links)) { $1 }
         return handlers
     }
 

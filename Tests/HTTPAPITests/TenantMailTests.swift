@@ -13,39 +13,6 @@ import Tenancy
 import Testing
 import TestSupport
 
-/// The tests' loopback SMTP server (DeliveryTests/smtp/smtp_server.py), accepting everything.
-struct MailSink {
-    struct Message: Decodable {
-        var mail_from: String
-        var rcpt_tos: [String]
-        var tls: Bool
-        var login: String?
-        var headers: [[String]]
-        var text: String?
-
-        func header(_ name: String) -> [String] {
-            headers.filter { $0[0].lowercased() == name.lowercased() }.map { $0[1] }
-        }
-    }
-
-    let server: LoopbackServer
-
-    static func start(arguments: [String] = []) async throws -> MailSink {
-        MailSink(server: try await LoopbackServer.start(
-            script: "DeliveryTests/smtp/smtp_server.py", arguments: ["--mode", "accept"] + arguments))
-    }
-
-    var port: Int { server.port }
-    func stop() { server.stop() }
-    func received() throws -> [Message] { try server.records(in: "messages", as: Message.self) }
-
-    /// The platform's server, as CLIENTELE_SMTP_URL would give it.
-    var platform: OutboundMail {
-        OutboundMail(configuration: SMTPConfiguration(host: "127.0.0.1", port: port, security: .none, heloName: "clientele.test"),
-                     from: EmailAddress("no-reply@platform.test"))
-    }
-}
-
 /// The tests' webhook receiver (DeliveryTests/webhook/webhook_receiver.py).
 struct HookReceiver {
     struct Request: Decodable {
