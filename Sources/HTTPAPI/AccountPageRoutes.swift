@@ -142,7 +142,7 @@ enum AccountPage {
     }
 
     static func invitationForm(token: String, name: String, error: String?) -> String {
-        let e = AccountEmailTexts.escape
+        let e = HTMLText.escape
         return document(title: "Accepter l'invitation", body: """
             <h1>Accepter l'invitation</h1>
             <p>Choisissez le mot de passe de votre accès à Clientele (au moins \(PasswordHasher.minimumLength) caractères).</p>
@@ -161,7 +161,7 @@ enum AccountPage {
     }
 
     static func resetForm(token: String, error: String?) -> String {
-        let e = AccountEmailTexts.escape
+        let e = HTMLText.escape
         return document(title: "Nouveau mot de passe", body: """
             <h1>Nouveau mot de passe</h1>
             <p>Choisissez votre nouveau mot de passe (au moins \(PasswordHasher.minimumLength) caractères). Vos sessions ouvertes seront fermées.</p>
@@ -178,7 +178,7 @@ enum AccountPage {
     }
 
     static func message(title: String, text: String, isError: Bool = false) -> String {
-        let e = AccountEmailTexts.escape
+        let e = HTMLText.escape
         return document(title: title, body: """
             <h1>\(e(title))</h1>
             <p\(isError ? " class=\"error\" role=\"alert\"" : "")>\(e(text))</p>
@@ -193,7 +193,7 @@ enum AccountPage {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="robots" content="noindex">
-        <title>\(AccountEmailTexts.escape(title)) · Clientele</title>
+        <title>\(HTMLText.escape(title)) · Clientele</title>
         <style>
         body { font-family: system-ui, sans-serif; line-height: 1.5; max-width: 32em; margin: 0 auto; padding: 1em; color: #1a1a1a; }
         input { font: inherit; width: 100%; box-sizing: border-box; padding: 0.4em; }

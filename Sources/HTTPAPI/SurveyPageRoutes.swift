@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import Postgres
 import Surveys
+import Tenancy
 
 /// The public survey pages, without a credential: `GET|POST /s/{token}` (the questions, the
 /// answer taken once) and `GET|POST /s/{token}/unsubscribe`. HTML that works without
@@ -176,7 +177,7 @@ enum SurveyPage {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="robots" content="noindex">
-        <title>\(SurveyHTML.escape(title))</title>
+        <title>\(HTMLText.escape(title))</title>
         <style>
         body { font-family: system-ui, sans-serif; line-height: 1.5; max-width: 40em; margin: 0 auto; padding: 1em; color: #1a1a1a; }
         fieldset { border: 1px solid #cccccc; border-radius: 6px; margin: 0 0 1em; padding: 0.8em; }
@@ -199,11 +200,11 @@ enum SurveyPage {
     }
 
     static func message(texts: SurveyTexts, title: String, text: String) -> String {
-        document(texts, title: title, body: "<h1>\(SurveyHTML.escape(title))</h1>\n<p>\(SurveyHTML.escape(text))</p>")
+        document(texts, title: title, body: "<h1>\(HTMLText.escape(title))</h1>\n<p>\(HTMLText.escape(text))</p>")
     }
 
     static func form(_ campaign: SurveyCampaign, texts: SurveyTexts, action: String, error: String?) -> String {
-        let e = SurveyHTML.escape
+        let e = HTMLText.escape
         let language = texts.language
         let (low, high): (String, String) = switch campaign.measure {
         case .nps: (texts.notLikely, texts.veryLikely)
@@ -234,7 +235,7 @@ enum SurveyPage {
     }
 
     static func scale(name: String, legend: String, values: ClosedRange<Int>, low: String, high: String, required: Bool) -> String {
-        let e = SurveyHTML.escape
+        let e = HTMLText.escape
         var html = "<fieldset><legend>\(e(legend))</legend>\n<div class=\"scale\">"
         for value in values {
             html += "<label><input type=\"radio\" name=\"\(name)\" value=\"\(value)\"\(required ? " required" : "")>\(value)</label>"
@@ -244,7 +245,7 @@ enum SurveyPage {
     }
 
     static func unsubscribe(texts: SurveyTexts, action: String) -> String {
-        let e = SurveyHTML.escape
+        let e = HTMLText.escape
         return document(texts, title: texts.unsubscribeTitle, body: """
             <h1>\(e(texts.unsubscribeTitle))</h1>
             <p>\(e(texts.unsubscribeQuestion))</p>

@@ -1,4 +1,5 @@
 import Foundation
+import Tenancy
 
 /// Where the public survey pages are served, for the links in emails:
 /// `CLIENTELE_PUBLIC_URL` (e.g. `https://avis.example.fr`), else the server's own address.
@@ -49,7 +50,7 @@ enum SurveyEmailContent {
             \(texts.unsubscribeLine) \(unsubscribe)
 
             """
-        let e = SurveyHTML.escape
+        let e = HTMLText.escape
         let html = """
             <!DOCTYPE html>
             <html lang="\(texts.htmlLanguage)"><head><meta charset="utf-8"><title>\(e(texts.title))</title></head>

@@ -71,23 +71,3 @@ public struct SurveyTexts: Sendable {
              "The service is unavailable for a moment. Try again in a few minutes.")
     }
 }
-
-/// Escaping for HTML text and attribute values: everything a client or a tenant wrote goes
-/// through it.
-public enum SurveyHTML {
-    public static func escape(_ text: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
-    }
-}

@@ -66,7 +66,7 @@ public enum AccountEmailTexts {
     }
 
     static func html(title: String, paragraphs: [String], link: String, button: String, after: [String]) -> String {
-        let e = escape
+        let e = HTMLText.escape
         let before = paragraphs.map { "<p>\(e($0))</p>" }.joined(separator: "\n")
         let rest = after.map { "<p>\(e($0))</p>" }.joined(separator: "\n")
         return """
@@ -114,22 +114,5 @@ public enum AccountEmailTexts {
         let c = parisComponents(date)
         let minute = c.minute ?? 0
         return "\(c.hour ?? 0) h \(minute < 10 ? "0" : "")\(minute)"
-    }
-
-    /// Text for HTML: `& < > " '` as entities.
-    public static func escape(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            default: result.append(character)
-            }
-        }
-        return result
     }
 }
