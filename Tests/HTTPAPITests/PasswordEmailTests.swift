@@ -11,8 +11,10 @@ import TestSupport
 import Testing
 
 /// Invitation emails, forgotten passwords and changes of password, with the real loopback SMTP
-/// server and a real job worker running the account email jobs.
-@Suite("Invitation emails, forgotten and changed passwords")
+/// server and a real job worker running the account email jobs. One test at a time: each holds
+/// a database, a pool, a worker and an SMTP server, and the full run shares one cluster's
+/// connection slots.
+@Suite("Invitation emails, forgotten and changed passwords", .serialized)
 struct PasswordEmailTests {
     let harness: APIHarness
 
