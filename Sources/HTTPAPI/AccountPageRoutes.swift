@@ -36,6 +36,8 @@ struct AccountPageRoutes: Sendable {
         let token = form["token"] ?? request.uri.queryParameters.get("token") ?? ""
         let name = form["name"] ?? ""
         return await page {
+            // A dead link first: no point choosing a password for it.
+            guard try await users.invitationIsOpen(token) else { return Self.deadInvitation }
             let password = form["password"] ?? ""
             if password != form["password_confirmation"] {
                 return Self.html(.unprocessableContent, AccountPage.invitationForm(
@@ -67,6 +69,7 @@ struct AccountPageRoutes: Sendable {
         let form = await SurveyPageRoutes.form(request, context: context)
         let token = form["token"] ?? request.uri.queryParameters.get("token") ?? ""
         return await page {
+            guard try await users.resetTokenIsOpen(token) else { return Self.deadReset }
             let password = form["password"] ?? ""
             if password != form["password_confirmation"] {
                 return Self.html(.unprocessableContent, AccountPage.resetForm(token: token, error: AccountPage.mismatch))

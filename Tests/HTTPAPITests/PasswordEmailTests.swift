@@ -11,8 +11,10 @@ import TestSupport
 import Testing
 
 /// Invitation emails, forgotten passwords and changes of password, with the real loopback SMTP
-/// server and a real job worker running the account email jobs.
-@Suite("Invitation emails, forgotten and changed passwords")
+/// server and a real job worker running the account email jobs. One test at a time: each holds
+/// a database, a pool, a worker and an SMTP server, and the full run shares one cluster's
+/// connection slots.
+@Suite("Invitation emails, forgotten and changed passwords", .serialized)
 struct PasswordEmailTests {
     let harness: APIHarness
 
@@ -263,6 +265,32 @@ struct PasswordEmailTests {
                 #expect(actions.filter { $0 == "reset_password" }.count == 2)
                 #expect(actions.filter { $0 == "request_password_reset" }.count == 3)
                 #expect(entries.contains { $0["action"] as? String == "reset_password" && $0["actor"] as? String == "user:\(userID)" })
+            }
+        }
+    }
+
+    @Test("the pages escape what they echo back, check the link first, and always answer HTML")
+    func pagesEscape() async throws {
+        try await harness.test { client in
+            let invited = try await client.call(.post, "/v1/users", key: harness.keyA,
+                json: #"{"email": "echo@optique-a.fr", "role": "viewer"}"#)
+            let token = try #require(invited.json["invitation_token"] as? String)
+            let hostile = "%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E"
+            let echoed = try await client.page(.post, "/accept-invitation",
+                form: "token=\(token)&name=\(hostile)&password=first+password&password_confirmation=other+password")
+            #expect(echoed.status == .unprocessableContent)
+            #expect(!echoed.text.contains("<script>"))
+            #expect(echoed.text.contains(#"value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;""#))
+            for path in ["/reset-password", "/accept-invitation"] {
+                let dead = try await client.page(.post, path,
+                    form: "token=\(hostile)&name=\(hostile)&password=first+password&password_confirmation=other+password")
+                #expect(dead.status == .badRequest)
+                #expect(dead.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(!dead.text.contains("<script>"))
+                let empty = try await client.page(.post, path)
+                #expect(empty.status == .badRequest)
+                #expect(empty.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(try await client.page(.get, "\(path)?token=\(hostile)").status == .badRequest)
             }
         }
     }
