@@ -16,8 +16,8 @@ struct APIHarness {
     let keyB: String
     let server: APIServer
 
-    static func make(cacheTTL: Duration = .seconds(30)) async throws -> APIHarness {
-        let (database, directory) = try await TestDatabase.platform("api")
+    static func make(cacheTTL: Duration = .seconds(30), maximumConnections: Int = 8) async throws -> APIHarness {
+        let (database, directory) = try await TestDatabase.platform("api", maximumConnections: maximumConnections)
         let a = try await directory.create(slug: "optique-a", name: "Optique A")
         let b = try await directory.create(slug: "garage-b", name: "Garage B")
         // bcrypt at its minimum cost: the tests check behaviour, not hashing strength.

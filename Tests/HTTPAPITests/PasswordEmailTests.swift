@@ -19,7 +19,8 @@ struct PasswordEmailTests {
     let harness: APIHarness
 
     init() async throws {
-        harness = try await APIHarness.make()
+        // A small pool: the full run shares one cluster's connection slots.
+        harness = try await APIHarness.make(maximumConnections: 4)
     }
 
     static let links = AccountLinks(baseURL: "https://app.example.fr/")
