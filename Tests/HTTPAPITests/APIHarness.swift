@@ -19,8 +19,10 @@ struct APIHarness {
     /// The platform key the tests' servers seal tenants' SMTP passwords with.
     static let secretBox = try! SecretBox(key: Array(repeating: 7, count: 32))
 
-    static func make(cacheTTL: Duration = .seconds(30), secretBox: SecretBox? = APIHarness.secretBox) async throws -> APIHarness {
-        let (database, directory) = try await TestDatabase.platform("api")
+    static func make(
+        cacheTTL: Duration = .seconds(30), secretBox: SecretBox? = APIHarness.secretBox, maximumConnections: Int = 8
+    ) async throws -> APIHarness {
+        let (database, directory) = try await TestDatabase.platform("api", maximumConnections: maximumConnections)
         let a = try await directory.create(slug: "optique-a", name: "Optique A")
         let b = try await directory.create(slug: "garage-b", name: "Garage B")
         // bcrypt at its minimum cost: the tests check behaviour, not hashing strength.

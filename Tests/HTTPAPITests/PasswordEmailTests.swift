@@ -19,7 +19,8 @@ struct PasswordEmailTests {
     let harness: APIHarness
 
     init() async throws {
-        harness = try await APIHarness.make()
+        // A small pool: the full run shares one cluster's connection slots.
+        harness = try await APIHarness.make(maximumConnections: 4)
     }
 
     static let links = AccountLinks(baseURL: "https://app.example.fr/")
@@ -293,6 +294,26 @@ struct PasswordEmailTests {
                 #expect(try await client.page(.get, "\(path)?token=\(hostile)").status == .badRequest)
             }
         }
+    }
+
+    @Test("an account's reset emails are capped per hour too: past the cap a request for another user sends nothing")
+    func resetRequestsPerAccount() async throws {
+        var settings = UserStore.Settings()
+        settings.resetsPerAccountPerHour = 2
+        let users = UserStore(client: harness.database, hasher: harness.server.users.hasher, settings: settings,
+                              mailQueue: AccountMailJobs.enqueue)
+        for index in 0..<3 {
+            _ = try await harness.member(.viewer, email: "capped\(index)@optique-a.fr")
+            try await users.requestPasswordReset(tenantSlug: "optique-a", email: "capped\(index)@optique-a.fr", address: nil)
+        }
+        #expect(try await jobPayloads(AccountMailJobs.passwordResetEmail).count == 2)
+        // Another account is not held back by this one's cap.
+        let scopeB = TenantScope(try await harness.directory.find(slug: "garage-b"))
+        _ = try await harness.server.users.createActive(
+            tenantID: scopeB.tenantID, email: "chef@garage-b.fr", name: nil, role: .owner, password: APIHarness.password)
+        try await users.requestPasswordReset(tenantSlug: "garage-b", email: "chef@garage-b.fr", address: nil)
+        #expect(try await jobPayloads(AccountMailJobs.passwordResetEmail).count == 3)
+        await harness.database.shutdown()
     }
 
     @Test("too many reset requests from one address get 429, whatever they name")
