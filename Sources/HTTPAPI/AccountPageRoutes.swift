@@ -27,7 +27,7 @@ struct AccountPageRoutes: Sendable {
         let token = request.uri.queryParameters.get("token") ?? ""
         return await page {
             guard try await users.invitationIsOpen(token) else { return Self.deadInvitation }
-            return Self.html(.ok, AccountPage.invitationForm(token: token, name: "", error: nil))
+            return PublicPage.html(.ok, AccountPage.invitationForm(token: token, name: "", error: nil))
         }
     }
 
@@ -40,18 +40,18 @@ struct AccountPageRoutes: Sendable {
             guard try await users.invitationIsOpen(token) else { return Self.deadInvitation }
             let password = form["password"] ?? ""
             if password != form["password_confirmation"] {
-                return Self.html(.unprocessableContent, AccountPage.invitationForm(
+                return PublicPage.html(.unprocessableContent, AccountPage.invitationForm(
                     token: token, name: name, error: AccountPage.mismatch))
             }
             do {
                 let user = try await users.activate(invitation: token, password: password, name: name)
-                return Self.html(.ok, AccountPage.message(
+                return PublicPage.html(.ok, AccountPage.message(
                     title: "Votre accès est prêt",
                     text: "C'est fait : vous pouvez vous connecter avec votre adresse \(user.email) et le mot de passe choisi."))
             } catch let error as TenancyError where error.code == .invalidInvitation {
                 return Self.deadInvitation
             } catch let error as TenancyError where error.code == .invalidPassword || error.code == .invalidName {
-                return Self.html(.unprocessableContent, AccountPage.invitationForm(
+                return PublicPage.html(.unprocessableContent, AccountPage.invitationForm(
                     token: token, name: name, error: AccountPage.refusal(error)))
             }
         }
@@ -61,7 +61,7 @@ struct AccountPageRoutes: Sendable {
         let token = request.uri.queryParameters.get("token") ?? ""
         return await page {
             guard try await users.resetTokenIsOpen(token) else { return Self.deadReset }
-            return Self.html(.ok, AccountPage.resetForm(token: token, error: nil))
+            return PublicPage.html(.ok, AccountPage.resetForm(token: token, error: nil))
         }
     }
 
@@ -72,19 +72,19 @@ struct AccountPageRoutes: Sendable {
             guard try await users.resetTokenIsOpen(token) else { return Self.deadReset }
             let password = form["password"] ?? ""
             if password != form["password_confirmation"] {
-                return Self.html(.unprocessableContent, AccountPage.resetForm(token: token, error: AccountPage.mismatch))
+                return PublicPage.html(.unprocessableContent, AccountPage.resetForm(token: token, error: AccountPage.mismatch))
             }
             do {
                 let user = try await users.resetPassword(token: token, password: password, audit: AuthRoutes.accountAudit)
                 authenticator.invalidate()
-                return Self.html(.ok, AccountPage.message(
+                return PublicPage.html(.ok, AccountPage.message(
                     title: "Mot de passe changé",
                     text: "C'est fait : vous pouvez vous connecter avec votre adresse \(user.email) et le nouveau mot de passe. "
                         + "Vos autres sessions ont été fermées."))
             } catch let error as TenancyError where error.code == .invalidResetToken {
                 return Self.deadReset
             } catch let error as TenancyError where error.code == .invalidPassword {
-                return Self.html(.unprocessableContent, AccountPage.resetForm(token: token, error: AccountPage.refusal(error)))
+                return PublicPage.html(.unprocessableContent, AccountPage.resetForm(token: token, error: AccountPage.refusal(error)))
             }
         }
     }
@@ -92,14 +92,14 @@ struct AccountPageRoutes: Sendable {
     // MARK: Plumbing
 
     static var deadInvitation: Response {
-        html(.badRequest, AccountPage.message(
+        PublicPage.html(.badRequest, AccountPage.message(
             title: "Lien d'invitation non valable",
             text: "Ce lien d'invitation ne peut plus servir : il a déjà été utilisé, il a expiré, ou il est incomplet. "
                 + "Demandez une nouvelle invitation à la personne qui vous a invité(e).", isError: true))
     }
 
     static var deadReset: Response {
-        html(.badRequest, AccountPage.message(
+        PublicPage.html(.badRequest, AccountPage.message(
             title: "Lien non valable",
             text: "Ce lien de changement de mot de passe ne peut plus servir : il a déjà été utilisé, il a expiré "
                 + "(il vaut une heure), ou il est incomplet. Vous pouvez en demander un nouveau.", isError: true))
@@ -111,22 +111,12 @@ struct AccountPageRoutes: Sendable {
             return try await body()
         } catch {
             logger.error("account page failed", metadata: ["error": "\(error)"])
-            return Self.html(.serviceUnavailable, AccountPage.message(
+            return PublicPage.html(.serviceUnavailable, AccountPage.message(
                 title: "Service indisponible", text: "Le service est indisponible pour un moment. Réessayez dans quelques minutes.",
                 isError: true))
         }
     }
 
-    static func html(_ status: HTTPResponse.Status, _ body: String) -> Response {
-        Response(status: status, headers: [
-            .contentType: "text/html; charset=utf-8",
-            .cacheControl: "no-store",
-            // The token is in the URL: never sent on to another site.
-            HTTPField.Name("Referrer-Policy")!: "no-referrer",
-            HTTPField.Name("X-Robots-Tag")!: "noindex",
-            HTTPField.Name("Content-Security-Policy")!: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ], body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
 }
 
 /// The account pages' HTML, in French. Everything from the request or the database is escaped.

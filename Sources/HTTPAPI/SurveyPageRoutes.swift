@@ -33,7 +33,7 @@ struct SurveyPageRoutes: Sendable {
             case .expired:
                 try await responses.markExpired(invitation)
                 return message(texts, .gone, texts.expiredTitle, texts.expired)
-            case .open: return html(.ok, SurveyPage.form(invitation.campaign, texts: texts, action: formAction(request, context), error: nil))
+            case .open: return PublicPage.html(.ok, SurveyPage.form(invitation.campaign, texts: texts, action: formAction(request, context), error: nil))
             }
         }
     }
@@ -61,7 +61,7 @@ struct SurveyPageRoutes: Sendable {
                 }
             } catch let error as ClientBaseError where error.code == .invalid {
                 let text = error.field == "score" ? texts.scoreMissing : texts.invalidAnswer
-                return html(.unprocessableContent,
+                return PublicPage.html(.unprocessableContent,
                             SurveyPage.form(invitation.campaign, texts: texts, action: formAction(request, context), error: text))
             }
         }
@@ -71,7 +71,7 @@ struct SurveyPageRoutes: Sendable {
         let texts = SurveyTexts(Self.language(request, form: [:]))
         return await page(texts) {
             guard try await responses.open(token(context)) != nil else { return notFound(texts) }
-            return html(.ok, SurveyPage.unsubscribe(texts: texts, action: formAction(request, context, suffix: "/unsubscribe")))
+            return PublicPage.html(.ok, SurveyPage.unsubscribe(texts: texts, action: formAction(request, context, suffix: "/unsubscribe")))
         }
     }
 
@@ -107,18 +107,7 @@ struct SurveyPageRoutes: Sendable {
     }
 
     private func message(_ texts: SurveyTexts, _ status: HTTPResponse.Status, _ title: String, _ text: String) -> Response {
-        html(status, SurveyPage.message(texts: texts, title: title, text: text))
-    }
-
-    private func html(_ status: HTTPResponse.Status, _ body: String) -> Response {
-        Response(status: status, headers: [
-            .contentType: "text/html; charset=utf-8",
-            .cacheControl: "no-store",
-            // The token is in the URL: never sent on to another site.
-            HTTPField.Name("Referrer-Policy")!: "no-referrer",
-            HTTPField.Name("X-Robots-Tag")!: "noindex",
-            HTTPField.Name("Content-Security-Policy")!: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ], body: .init(byteBuffer: ByteBuffer(string: body)))
+        PublicPage.html(status, SurveyPage.message(texts: texts, title: title, text: text))
     }
 
     /// The form posts back to the same page, keeping an explicit language choice.
