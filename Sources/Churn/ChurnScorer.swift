@@ -29,8 +29,14 @@ public enum ChurnScorer {
     /// Scores the client (or, nil, every client) inside the caller's tenant transaction.
     public static func score(client: UUID?, in session: PostgresSession) async throws -> ChurnRun {
         let settings = try await ChurnSettingsStore.read(in: session)
-        // A tenant of a million clients takes seconds, over the 30 s an API statement gets.
-        try await session.query("SELECT set_config('statement_timeout', '600000', true)")
+        // A tenant of a million clients takes seconds, over the 30 s an API statement gets; and
+        // its per-client groupings (a million groups) spill to disk under the default work_mem
+        // (measured: 15 s instead of 24 s for a night with nothing new). Local to this transaction.
+        if client == nil {
+            try await session.query("SELECT set_config('statement_timeout', '600000', true), set_config('work_mem', \(Self.wholeTenantWorkMem), true)")
+        } else {
+            try await session.query("SELECT set_config('statement_timeout', '600000', true)")
+        }
         let rows = try await session.query(statement(client: client, settings: settings))
         let row = rows[0]
         if client == nil {
@@ -42,6 +48,9 @@ public enum ChurnScorer {
         return ChurnRun(changedScores: try row.decode(at: 0), changedHistory: try row.decode(at: 1),
                         raisedAlerts: try row.decode([UUID].self, at: 2))
     }
+
+    /// The memory each sort or hash of a whole-tenant run may use before spilling.
+    static let wholeTenantWorkMem = "256MB"
 
     /// `column = client`, or TRUE for every client.
     static func only(_ column: String, _ client: UUID?) -> PostgresQuery {
@@ -191,15 +200,17 @@ public enum ChurnScorer {
                 FROM raised r
                 RETURNING 1
             ),
-            -- Each new alert's notification job, in this transaction (workers are woken once, after).
+            -- Each new alert's notification job, in this transaction and in one call (a first night
+            -- raises tens of thousands); workers are woken once, after.
             notified AS (
-                SELECT platform_api.enqueue_job(\(ChurnJobs.notify), jsonb_build_object('alert_id', r.id), NULL, 10,
-                                                \(ChurnJobs.notify + ":") || r.id::text, false)
+                SELECT platform_api.enqueue_jobs(coalesce(jsonb_agg(jsonb_build_object(
+                           'kind', \(ChurnJobs.notify), 'payload', jsonb_build_object('alert_id', r.id), 'max_attempts', 10,
+                           'unique_key', \(ChurnJobs.notify + ":") || r.id::text)), '[]'), false) AS jobs
                 FROM raised r
             )
             SELECT (SELECT count(*) FROM saved)::int, (SELECT count(*) FROM history)::int,
                    coalesce((SELECT array_agg(id ORDER BY id) FROM raised), '{}'::uuid[]),
-                   (SELECT count(*) FROM audited)::int, (SELECT count(*) FROM notified)::int
+                   (SELECT count(*) FROM audited)::int, (SELECT jobs FROM notified)::int
             """
     }
 }

@@ -151,9 +151,12 @@ struct ChurnTests {
             _ = try await h.sql(["INSERT INTO payments (id, client_id, amount, due_on, incident, incident_on) VALUES (\(UUID()), \(id), 50, current_date - 20, 'rejected', current_date - 10)"])
             let first = try await h.score(id).raisedAlerts
             #expect(first.count == 1)
+            // The alert's notification job comes with it, once.
+            #expect(try await h.notifyJobs(first[0]) == 1)
             // Staying above: nothing new, even with a higher score.
             _ = try await h.sql(["UPDATE churn_settings SET weight_open_complaint = 50"])
             #expect(try await h.scoreAll().raisedAlerts.isEmpty)
+            #expect(try await h.notifyJobs(first[0]) == 1)
 
             let path = "/v1/alerts/\(first[0].auditID)"
             let alert = try await client.call(.get, path, key: key)
@@ -401,6 +404,12 @@ extension APIHarness {
             let value = amount ?? amounts[index]
             return "INSERT INTO purchases (id, buyer_id, purchased_on, amount) VALUES (\(UUID()), \(client), current_date - \(days)::int, \(value))"
         }
+    }
+
+    /// Queued `churn.notify` jobs of the alert.
+    func notifyJobs(_ alert: UUID) async throws -> Int {
+        try await database.query("SELECT count(*)::int FROM platform.jobs WHERE kind = 'churn.notify' AND unique_key = \("churn.notify:" + alert.auditID) AND payload->>'alert_id' = \(alert.auditID)")[0]
+            .decode(Int.self, at: 0)
     }
 
     /// Queued `churn.rescore` jobs of the client.
