@@ -7,7 +7,8 @@
 # The server starts once on it, which applies pending tenant migrations (the churn tables).
 # Each run starts from no scores (the churn tables of the tenant are emptied), so run 1 is the
 # first night (every at-risk client written, alerts raised) and run 2 a night where nothing
-# changed. BENCH_BIN runs other binaries than a fresh release build; BENCH_RUNS (default 2).
+# changed, once the server's workers have sent the first night's notifications (the wait is
+# printed). BENCH_BIN runs other binaries than a fresh release build; BENCH_RUNS (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/ensure-packages.sh
@@ -34,7 +35,9 @@ PSQL=( psql -X -q -At -h "$PGDATA_DIR" -p "$CLIENTELE_PG_PORT" -U postgres -d cl
 SCHEMA=$("${PSQL[@]}" -c "SELECT schema_name FROM platform.tenants WHERE slug = 'scale-0'")
 echo "== machine: $(nproc) cores; load: $(uptime | sed 's/.*load average: //')"
 echo "== tenant: $("${PSQL[@]}" -c "SET search_path = $SCHEMA; SELECT format('%s clients (%s actual), %s purchases, %s interactions, %s complaints, %s payments', (SELECT count(*) FROM clients), (SELECT count(*) FROM clients WHERE category = 'actual_client'), (SELECT count(*) FROM purchases), (SELECT count(*) FROM interactions), (SELECT count(*) FROM complaints), (SELECT count(*) FROM payments))")"
-"${PSQL[@]}" -c "SET search_path = $SCHEMA; TRUNCATE churn_notifications, churn_alerts, churn_score_history, churn_scores; UPDATE churn_settings SET last_scored_at = NULL"
+# The notification jobs of earlier runs' alerts go with them: left queued, the server's workers
+# would be sending them while this run scores.
+"${PSQL[@]}" -c "SET search_path = $SCHEMA; TRUNCATE churn_notifications, churn_alerts, churn_score_history, churn_scores; UPDATE churn_settings SET last_scored_at = NULL; DELETE FROM platform.jobs WHERE kind = 'churn.notify' AND tenant_id = (SELECT id FROM platform.tenants WHERE slug = 'scale-0')"
 "${PSQL[@]}" -c "VACUUM ANALYZE $SCHEMA.churn_scores, $SCHEMA.churn_score_history, $SCHEMA.churn_alerts"
 echo "== scoring the whole tenant, ${BENCH_RUNS:-2} runs (load: $(uptime | sed 's/.*load average: //'))"
 "$BIN/clientele-bench" churn-score --tenant scale-0 --runs "${BENCH_RUNS:-2}" --sql sql

@@ -145,8 +145,26 @@ struct ChurnScore: AsyncParsableCommand {
             let run = try await client.withTenantTransaction(scope) { try await ChurnScorer.score(client: nil, in: $0) }
             print("run \(index): \(ms(start.duration(to: .now))) ms: \(run.changedScores) scores written, "
                   + "\(run.changedHistory) history rows, \(run.raisedAlerts.count) alerts raised")
+            if index < runs { try await drainNotifications(client, tenant: scope.tenantID) }
         }
         await client.shutdown()
+    }
+
+    /// Waits until the server's workers have sent the alerts' notification jobs, so that the
+    /// next run is a following night, not a night that shares the machine with them.
+    func drainNotifications(_ client: PostgresClient, tenant: Int64) async throws {
+        let start = ContinuousClock.now
+        while true {
+            let waiting = try await client.query(
+                "SELECT count(*)::int FROM platform.jobs WHERE tenant_id = \(tenant) AND kind = 'churn.notify'")[0].decode(Int.self, at: 0)
+            if waiting == 0 { break }
+            guard start.duration(to: .now) < .seconds(600) else {
+                print("   \(waiting) notification jobs still queued after 600 s; going on")
+                return
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
+        print("   the server's workers sent the notifications in \(ms(start.duration(to: .now))) ms")
     }
 }
 
