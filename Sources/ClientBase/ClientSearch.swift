@@ -96,17 +96,32 @@ extension ClientRepository {
         if let cursor = query.cursor, cursor.sort != query.sort {
             throw ClientBaseError(.invalid, "this cursor belongs to sort=\(cursor.sort.rawValue); pass the same sort as the first page", field: "cursor")
         }
-        var statements = [Self.listStatement(query, access: actor.access)]
-        if query.search != nil {
-            // pg_trgm's default (0.6) misses spellings like Lefèvre / Lefebvre (0.55).
-            statements.insert("SELECT set_config('pg_trgm.word_similarity_threshold', \(String(Self.searchThreshold)), true)", at: 0)
-        }
-        let rows = try await database.tenantTransaction(actor.scope, statements).last!
         var clients: [Client] = []
         var keys: [String?] = []
-        for row in rows {
-            clients.append(try Client(row: row))
-            keys.append(query.sort == .created ? nil : try row.decode(String?.self, at: row.columnCount - 1))
+        func read(_ rows: PostgresRows) throws {
+            for row in rows {
+                clients.append(try Client(row: row))
+                keys.append(query.sort == .created ? nil : try row.decode(String?.self, at: row.columnCount - 1))
+            }
+        }
+        if query.sort == .relevance, query.search != nil {
+            // Whole-word matches first, from an index in id order; the fuzzy ranking, which
+            // must score every candidate, only when they do not fill the page.
+            if query.cursor.map({ $0.key == Self.wholeWordKey }) ?? true {
+                try read(try await database.tenantTransaction(actor.scope, [Self.listStatement(query, access: actor.access, tier: .wholeWords)])[0])
+            }
+            if clients.count <= query.limit {
+                var rest = query
+                rest.limit = query.limit - clients.count
+                if query.cursor?.key == Self.wholeWordKey { rest.cursor = nil }
+                try read(try await database.tenantTransaction(actor.scope, [
+                    Self.similarityThreshold, Self.listStatement(rest, access: actor.access, tier: .fuzzy),
+                ]).last!)
+            }
+        } else {
+            var statements = [Self.listStatement(query, access: actor.access)]
+            if query.search != nil { statements.insert(Self.similarityThreshold, at: 0) }
+            try read(try await database.tenantTransaction(actor.scope, statements).last!)
         }
         var next: String?
         if clients.count > query.limit {
@@ -120,7 +135,23 @@ extension ClientRepository {
     /// How close (pg_trgm word similarity, 0 to 1) a word must be to `q` to match it.
     static let searchThreshold = 0.5
 
-    static func listStatement(_ query: ClientListQuery, access: ClientAccess) -> PostgresQuery {
+    /// pg_trgm's default (0.6) misses spellings like Lefèvre / Lefebvre (0.55).
+    static let similarityThreshold: PostgresQuery =
+        "SELECT set_config('pg_trgm.word_similarity_threshold', \(String(searchThreshold)), true)"
+
+    /// The relevance sort key of a whole-word match: above every similarity (0 to 1).
+    static let wholeWordKey = "2"
+
+    /// The two parts of a relevance-sorted search, in order.
+    enum RelevanceTier {
+        /// Clients holding every word of `q` as a whole word (or, for a phone, a phone that
+        /// starts with its digits), in id order.
+        case wholeWords
+        /// The other matches, by word similarity then id.
+        case fuzzy
+    }
+
+    static func listStatement(_ query: ClientListQuery, access: ClientAccess, tier: RelevanceTier? = nil) -> PostgresQuery {
         var conditions: [PostgresQuery] = [access.condition()]
         if let kind = query.kind { conditions.append("kind = \(kind)") }
         if let category = query.category { conditions.append("category = \(category)") }
@@ -146,10 +177,18 @@ extension ClientRepository {
         var rank: PostgresQuery?
         if let search = query.search {
             let term = ClientSearchTerm(search)
-            conditions.append("""
-                (\(fragment: term.folded) OPERATOR(extensions.<%) search_text
-                 OR search_text LIKE '%' || \(fragment: term.foldedPattern) || '%')
-                """)
+            let fuzzy: PostgresQuery = """
+                \(fragment: term.folded) OPERATOR(extensions.<%) search_text
+                OR search_text LIKE '%' || \(fragment: term.foldedPattern) || '%'
+                """
+            switch tier {
+            case .wholeWords?:
+                conditions.append(term.wholeWords)
+            case .fuzzy?:
+                conditions.append("(\(fragment: fuzzy)) AND NOT coalesce(\(fragment: term.wholeWords), false)")
+            case nil:
+                conditions.append("(\(fragment: term.wholeWords) OR \(fragment: fuzzy))")
+            }
             rank = "extensions.word_similarity(\(fragment: term.folded), search_text)"
         }
         let sortKey: PostgresQuery
@@ -169,6 +208,10 @@ extension ClientRepository {
             if let cursor = query.cursor {
                 conditions.append("(coalesce(last_purchase_on, '-infinity'::date), id) < (\(cursor.key ?? "")::date, \(cursor.id))")
             }
+        case .relevance where tier == .wholeWords:
+            sortKey = "\(wholeWordKey)::text"
+            order = "id"
+            if let cursor = query.cursor { conditions.append("id > \(cursor.id)") }
         case .relevance:
             // Validated by the routes: relevance needs q.
             sortKey = "(\(fragment: rank ?? "0::real"))::text"
@@ -197,6 +240,9 @@ struct ClientSearchTerm {
     let folded: PostgresQuery
     /// The same, with LIKE's wildcards escaped, for a substring match.
     let foldedPattern: PostgresQuery
+    /// The whole-word match (an index of tenant migration 0015): every word of the folded
+    /// term among the words of `search_text`; for a phone, a stored phone starting with its digits.
+    let wholeWords: PostgresQuery
 
     init(_ text: String) {
         let phoneLike = text.allSatisfy { $0.isASCIIDigit || " +.-()".contains($0) } && text.contains(where: \.isASCIIDigit)
@@ -206,11 +252,17 @@ struct ClientSearchTerm {
                 : text.filter(\.isASCIIDigit)
             folded = "\(digits)"
             foldedPattern = "\(digits)"
+            wholeWords = "phone_normalised LIKE \(digits + "%")"
         } else {
             let escaped = text.replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
             folded = "extensions.fold(\(text))"
             foldedPattern = "extensions.fold(\(escaped))"
+            // A term whose letters all fold away (no a-z or 0-9 left) has no words: no match here.
+            let words: PostgresQuery = "array_remove(regexp_split_to_array(extensions.fold(\(text)), '[^a-z0-9]+'), '')"
+            wholeWords = """
+                (cardinality(\(fragment: words)) > 0 AND regexp_split_to_array(search_text, '[^a-z0-9]+') @> \(fragment: words))
+                """
         }
     }
 

@@ -97,6 +97,55 @@ struct ClientSearchTests {
         }
     }
 
+    @Test("whole-word matches come first in creation order, then near spellings by similarity; pages cross from one to the other")
+    func wholeWordsFirst() async throws {
+        let (key, keyB) = (harness.keyA, harness.keyB)
+        try await harness.test { client in
+            var created: [String] = []
+            // Three hold the word "dupont" (in a name, an email, a legal name); two only come close.
+            for body in [
+                #"{"kind": "individual", "first_name": "Luc", "last_name": "Dupontel"}"#,
+                #"{"kind": "individual", "first_name": "Anne", "last_name": "Dupont"}"#,
+                #"{"kind": "individual", "first_name": "Marc", "last_name": "Petit", "email": "marc.dupont@example.fr"}"#,
+                #"{"kind": "individual", "first_name": "Jean", "last_name": "Dupond"}"#,
+                #"{"kind": "business", "organisation_name": "Garage Dupont et fils"}"#,
+                #"{"kind": "individual", "first_name": "Zoé", "last_name": "Martin", "phone": "06 12 34 56 78"}"#,
+            ] {
+                let response = try await client.call(.post, "/v1/clients?allow_duplicate=true", key: key, json: body)
+                #expect(response.status == .created, "\(body): \(response.text)")
+                created.append(try #require(response.json["id"] as? String))
+            }
+            let (dupontel, anne, marc, dupond, garage, zoe) = (created[0], created[1], created[2], created[3], created[4], created[5])
+
+            let all = try await ids(client, key: key, "/v1/clients?q=dupont")
+            #expect(Array(all.prefix(3)) == [anne, marc, garage])  // whole words, by id (creation)
+            #expect(Set(all.dropFirst(3)) == [dupontel, dupond])
+            #expect(try await ids(client, key: key, "/v1/clients?q=DUPONT&sort=name").count == 5)
+
+            // Pages of two: the second page holds the last whole-word match and the first near one.
+            var paged: [String] = []
+            var cursor: String?
+            repeat {
+                let path = "/v1/clients?q=dupont&limit=2" + (cursor.map { "&cursor=\($0)" } ?? "")
+                let page = try await client.call(.get, path, key: key)
+                #expect(page.status == .ok, "\(path): \(page.text)")
+                paged += (page.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                cursor = page.json["next_cursor"] as? String
+            } while cursor != nil && paged.count <= 6
+            #expect(paged == all)
+
+            // Two words: both must be whole words of one client.
+            #expect(try await ids(client, key: key, "/v1/clients?q=anne%20dupont").first == anne)
+            #expect(try await ids(client, key: key, "/v1/clients?q=garage%20dupont").first == garage)
+            // A phone by its first digits, in either form.
+            #expect(try await ids(client, key: key, "/v1/clients?q=06%2012%2034") == [zoe])
+            #expect(try await ids(client, key: key, "/v1/clients?q=%2B33%206%2012%2034") == [zoe])
+            // A term with no a-z or 0-9 word left after folding matches nothing by words.
+            #expect(try await ids(client, key: key, "/v1/clients?q=%CE%B1%CE%B2%CE%B3").isEmpty)
+            #expect(try await ids(client, key: keyB, "/v1/clients?q=dupont").isEmpty)
+        }
+    }
+
     @Test("every sort order pages through every client once, stably; a cursor from one sort is refused by another")
     func sortsAndCursors() async throws {
         let (key, database, directory) = (harness.keyA, harness.database, harness.directory)
