@@ -50,6 +50,8 @@ struct ClientSearchTests {
             #expect(try await self.ids(client, key: key, "/v1/clients?tag=VIP") == [ids["Petit"]!, ids["Grand"]!])
             #expect(try await self.ids(client, key: key, "/v1/clients?tag=vip,myopia") == [ids["Petit"]!])
             #expect(try await self.ids(client, key: key, "/v1/clients?tag=vip&tag=myopia") == [ids["Petit"]!])
+            #expect(try await self.ids(client, key: key, "/v1/clients?tag=nobody").isEmpty)
+            #expect(try await self.ids(client, key: key, "/v1/clients?tag=vip,nobody").isEmpty)
             #expect(try await self.ids(client, key: key, "/v1/clients?city=saint-etienne") == [ids["Petit"]!])
             #expect(try await self.ids(client, key: key, "/v1/clients?city=paris") == [ids["Grand"]!, ids["Atelier"]!])
             #expect(try await self.ids(client, key: key, "/v1/clients?postal_code=75") == [ids["Grand"]!, ids["Atelier"]!])
