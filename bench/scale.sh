@@ -8,7 +8,8 @@
 # Usage: bench/scale.sh [seconds per load test, default 15]
 # BENCH_KEEP=1 keeps the cluster (in BENCH_WORK, default /tmp/clientele-scale) and reuses its
 # seed on the next run (seeding takes several minutes); BENCH_BIN runs other binaries than a
-# fresh release build; BENCH_SEED_ONLY=1 stops after the seed; BENCH_CLIENTS / BENCH_PURCHASES / BENCH_INTERACTIONS scale the seed.
+# fresh release build; BENCH_SEED_ONLY=1 stops after the seed; BENCH_SECTIONS (default "a b c")
+# picks the sections below; BENCH_CLIENTS / BENCH_PURCHASES / BENCH_INTERACTIONS scale the seed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-15}
@@ -120,12 +121,15 @@ measure() {  # kind url-file connections
         "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" "$(echo "$out" | grep -o 'non-2xx or errors: .*')"
 }
 
+if [[ " ${BENCH_SECTIONS:-a b c} " == *" a "* ]]; then
 echo "== a. search and filtered lists, 16 connections, ${DURATION} s each (load: $(uptime | sed 's/.*load average: //'))"
 cat "$WORK"/urls/* > "$WORK/urls.all"
 URLS_FILE=$WORK/urls.all wrk -t2 -c16 -d5s -s bench/urls.lua "$BASE" > /dev/null  # warm up
 for file in "$WORK"/urls/*; do measure "$(basename "$file")" "$file" 16; done
 measure "all kinds mixed" "$WORK/urls.all" 16
 
+fi
+if [[ " ${BENCH_SECTIONS:-a b c} " == *" b "* ]]; then
 echo "== b. analytics, default parameters, 3 runs each: median / max (load: $(uptime | sed 's/.*load average: //'))"
 for report in pareto market-share seniority acquisition difficult-clients conquest-retention rfm personas commercial-effort; do
     times=()
@@ -137,6 +141,8 @@ for report in pareto market-share seniority acquisition difficult-clients conque
             printf "%-20s median %7.0f ms  max %7.0f ms%s\n", name, t[int((NR + 1) / 2)], t[NR], bad ? "  NON-200: " bad : "" }'
 done
 
+fi
+if [[ " ${BENCH_SECTIONS:-a b c} " == *" c "* ]]; then
 echo "== c. timeline, 16 connections, ${DURATION} s (load: $(uptime | sed 's/.*load average: //'))"
 "${Q[@]}" "SET search_path = $SCHEMA; SELECT '/v1/clients/' || id || '/timeline' FROM clients TABLESAMPLE SYSTEM (2) LIMIT 10000" > "$WORK/timeline.urls"
 HEAVY=$("${Q[@]}" "SET search_path = $SCHEMA; SELECT buyer_id FROM purchases GROUP BY buyer_id ORDER BY count(*) DESC LIMIT 1")
@@ -145,4 +151,5 @@ echo "/v1/clients/$HEAVY/timeline" > "$WORK/timeline-heavy.urls"
 URLS_FILE=$WORK/timeline.urls wrk -t2 -c16 -d5s -s bench/urls.lua "$BASE" > /dev/null
 measure "timeline random" "$WORK/timeline.urls" 16
 measure "timeline heavy" "$WORK/timeline-heavy.urls" 16
+fi
 echo "== load after: $(uptime | sed 's/.*load average: //')"
