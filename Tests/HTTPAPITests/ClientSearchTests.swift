@@ -112,12 +112,13 @@ struct ClientSearchTests {
                 #"{"kind": "individual", "first_name": "Jean", "last_name": "Dupond"}"#,
                 #"{"kind": "business", "organisation_name": "Garage Dupont et fils"}"#,
                 #"{"kind": "individual", "first_name": "Zoé", "last_name": "Martin", "phone": "06 12 34 56 78"}"#,
+                #"{"kind": "individual", "first_name": "Paul", "last_name": "Roux", "phone": "07 12 34 56 78"}"#,
             ] {
                 let response = try await client.call(.post, "/v1/clients?allow_duplicate=true", key: key, json: body)
                 #expect(response.status == .created, "\(body): \(response.text)")
                 created.append(try #require(response.json["id"] as? String))
             }
-            let (dupontel, anne, marc, dupond, garage, zoe) = (created[0], created[1], created[2], created[3], created[4], created[5])
+            let (dupontel, anne, marc, dupond, garage, zoe, paul) = (created[0], created[1], created[2], created[3], created[4], created[5], created[6])
 
             let all = try await ids(client, key: key, "/v1/clients?q=dupont")
             #expect(Array(all.prefix(3)) == [anne, marc, garage])  // whole words, by id (creation)
@@ -142,6 +143,9 @@ struct ClientSearchTests {
             // A phone by its first digits, in either form.
             #expect(try await ids(client, key: key, "/v1/clients?q=06%2012%2034") == [zoe])
             #expect(try await ids(client, key: key, "/v1/clients?q=%2B33%206%2012%2034") == [zoe])
+            // A number that only looks like it is not a match; one holding the digits is.
+            #expect(try await ids(client, key: key, "/v1/clients?q=0612345678") == [zoe])
+            #expect(Set(try await ids(client, key: key, "/v1/clients?q=34%2056%2078")) == [zoe, paul])
             // A term with no a-z or 0-9 word left after folding matches nothing by words.
             #expect(try await ids(client, key: key, "/v1/clients?q=%CE%B1%CE%B2%CE%B3").isEmpty)
             #expect(try await ids(client, key: keyB, "/v1/clients?q=dupont").isEmpty)
