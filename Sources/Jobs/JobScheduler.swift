@@ -51,8 +51,6 @@ public final class JobScheduler: Service, Sendable {
     let logger: Logger
     let options: Options
     private let wakeSignal = WakeSignal()
-    /// Counts `wake()` calls, so one that comes during a pass is not lost.
-    private let wakeups = Mutex(0)
     private let counters = Mutex(Statistics())
 
     /// `listener` (on `JobScheduler.channel`) wakes the scheduler when schedules change.
@@ -71,7 +69,6 @@ public final class JobScheduler: Service, Sendable {
 
     /// Ends the current sleep, or the next one if a pass is running: another pass starts now.
     public func wake() {
-        wakeups.withLock { $0 += 1 }
         wakeSignal.signal()
     }
 
@@ -94,17 +91,16 @@ public final class JobScheduler: Service, Sendable {
 
     private func loop() async {
         while !Task.isCancelled {
-            let wakeupsBefore = wakeups.withLock { $0 }
+            let seen = wakeSignal.generation  // a wake() during the pass is not lost
             do {
                 let handled = try await fireDueTicks()
                 if handled == options.batchSize { continue }  // more may be due
                 let sleep = try await timeUntilNextTick()
-                if wakeups.withLock({ $0 }) != wakeupsBefore { continue }  // woken during the pass
-                await wakeSignal.wait(timeout: sleep)
+                await wakeSignal.wait(after: seen, timeout: sleep)
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("scheduling periodic jobs failed", metadata: ["error": "\(error)"])
-                await wakeSignal.wait(timeout: options.retryInterval)
+                await wakeSignal.wait(after: seen, timeout: options.retryInterval)
             }
         }
     }

@@ -111,16 +111,17 @@ public final class JobWorker: Service, Sendable {
                 // A quarter of the slots at least: under load, one statement claims many jobs.
                 let free = await slots.waitForFree(atLeast: max(1, slots.capacity / 4))
                 if free == 0 || stopping.isSet { break }
+                let seen = wake.generation  // a signal during the claim is not lost
                 let jobs: [Job]
                 do {
                     jobs = try await queue.claim(worker: id, limit: free, lease: options.lease)
                 } catch {
                     logger.warning("cannot claim jobs", metadata: ["error": "\(error)"])
-                    await wake.wait(timeout: options.pollInterval)
+                    await wake.wait(after: seen, timeout: options.pollInterval)
                     continue
                 }
                 if jobs.isEmpty {
-                    await wake.wait(timeout: idleWait())
+                    await wake.wait(after: seen, timeout: idleWait())
                     continue
                 }
                 slots.take(jobs.count)

@@ -1,6 +1,11 @@
 import Synchronization
 
 /// Lets idle worker slots sleep until either a signal (a job was enqueued) or a timeout.
+///
+/// Signals are counted: a loop reads `generation` before it looks for work and passes it to
+/// `wait(after:timeout:)`, which returns at once if a signal came in between. Without that, a
+/// NOTIFY arriving while the loop's claim was in flight found nobody waiting and was lost, and
+/// the loop slept its whole poll interval with work queued.
 final class WakeSignal: Sendable {
     private enum Waiter {
         case waiting(CheckedContinuation<Void, Never>?)
@@ -10,13 +15,18 @@ final class WakeSignal: Sendable {
     private struct State {
         var waiters: [Int: Waiter] = [:]
         var nextID = 0
+        var generation = 0
     }
 
     private let state = Mutex(State())
 
-    /// Wakes every slot waiting now.
+    /// How many signals have been sent so far.
+    var generation: Int { state.withLock { $0.generation } }
+
+    /// Wakes every slot waiting now, and any wait that starts after a `generation` read before it.
     func signal() {
         let continuations: [CheckedContinuation<Void, Never>] = state.withLock { state in
+            state.generation &+= 1
             var ready: [CheckedContinuation<Void, Never>] = []
             for (id, waiter) in state.waiters {
                 if case .waiting(let continuation?) = waiter { ready.append(continuation) }
@@ -27,11 +37,12 @@ final class WakeSignal: Sendable {
         continuations.forEach { $0.resume() }
     }
 
-    /// Returns on the next signal or after the timeout, whichever comes first.
-    func wait(timeout: Duration) async {
+    /// Returns on the next signal or after the timeout, whichever comes first; at once if a
+    /// signal was sent since `generation` was read.
+    func wait(after generation: Int, timeout: Duration) async {
         let id = state.withLock { state in
             state.nextID += 1
-            state.waiters[state.nextID] = .waiting(nil)
+            state.waiters[state.nextID] = state.generation == generation ? .waiting(nil) : .done
             return state.nextID
         }
         await withTaskGroup(of: Void.self) { group in
