@@ -162,9 +162,17 @@ struct JobWorkerTests {
         let running = Task { try await worker.run() }
         try await Task.sleep(for: .milliseconds(300))  // the slots are idle, waiting
 
-        let greet = try #require(try await queue.enqueue(NewJob(kind: "greet", payload: ["name": "Léa"])))
-        let flaky = try #require(try await queue.enqueue(NewJob(kind: "flaky", maxAttempts: 5)))
-        let unknown = try #require(try await queue.enqueue(NewJob(kind: "nobody-handles-this", maxAttempts: 1)))
+        // One transaction: its NOTIFY comes with all three jobs visible. (Enqueues in separate
+        // transactions within the debounce window share one trailing NOTIFY, which a slow commit
+        // can miss; only the poll would find that job.)
+        let ids = try await client.withTransaction { session in
+            [
+                try await queue.enqueue(NewJob(kind: "greet", payload: ["name": "Léa"]), in: session),
+                try await queue.enqueue(NewJob(kind: "flaky", maxAttempts: 5), in: session),
+                try await queue.enqueue(NewJob(kind: "nobody-handles-this", maxAttempts: 1), in: session),
+            ]
+        }
+        let greet = try #require(ids[0]), flaky = try #require(ids[1]), unknown = try #require(ids[2])
         for id in [greet, flaky, unknown] {
             let state = try await waitForEnd(of: id, queue: queue)
             #expect(state == (id == unknown ? .discarded : .succeeded), "job \(id)")
