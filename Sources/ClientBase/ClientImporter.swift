@@ -4,7 +4,7 @@ import Tenancy
 
 /// Imports clients from CSV in one tenant transaction: every row is checked with the API's
 /// rules, then created, updated or left unchanged, and written in batches of multi-row
-/// statements (`INSERT ... SELECT FROM unnest(arrays)`), all sent in one round trip.
+/// statements (`INSERT ... SELECT FROM unnest(arrays)`), one batch per round trip, the next batch built while the server runs the current one.
 ///
 /// A row names its client by `id` or `external_ref`: found, it is updated (its empty cells
 /// leave fields as they are) or left unchanged; not found by `external_ref`, it is created.
