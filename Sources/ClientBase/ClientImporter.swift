@@ -67,16 +67,16 @@ public struct ClientImporter: Sendable {
         actor: Actor, report: inout ImportReport, in session: PostgresSession
     ) async throws -> ClientImportPlan {
         // 1. Cells to changes.
-        var rows: [(line: Int, changes: ClientChanges, id: UUID?, columns: [String: String])] = []
+        var rows: [(line: Int, changes: ClientChanges, id: UUID?, columns: ImportRowColumns)] = []
         rows.reserveCapacity(table.records.count)
         for record in table.records {
             do {
                 let cells = try columns.cells(of: record, header: table.header)
                 var changes = ClientChanges()
                 var id: UUID?
-                var columnOf: [String: String] = [:]
+                var columnOf = ImportRowColumns()
                 for cell in cells {
-                    columnOf[cell.field] = cell.column
+                    columnOf.cells.append((cell.field, cell.column))
                     do {
                         if cell.field == "id" {
                             id = try ImportCell.uuid(cell.text, "id")
@@ -118,7 +118,7 @@ public struct ClientImporter: Sendable {
         var plan = ClientImportPlan()
         var lineOfClient: [UUID: Int] = [:]
         var lineOfReference: [String: Int] = [:]
-        var creations: [(line: Int, client: Client, columns: [String: String])] = []
+        var creations: [(line: Int, client: Client, columns: ImportRowColumns)] = []
         let now = Date()
         for row in rows {
             func fail(_ error: ClientBaseError) {
@@ -248,6 +248,17 @@ public struct ClientImporter: Sendable {
             }
         }
         return found
+    }
+}
+
+/// The column each field of one row came from, for the row's errors: its non-empty cells only
+/// (a field whose cell was empty names no column). A few pairs searched in order: no dictionary
+/// per row (an import has 100,000).
+struct ImportRowColumns {
+    var cells: [(field: String, column: String)] = []
+
+    subscript(field: String) -> String? {
+        cells.first { $0.field == field }?.column
     }
 }
 
