@@ -192,6 +192,24 @@ public struct Client: Sendable, Hashable {
         """
     }
 
+    /// The bound values of `writtenValues`, in its order, as the text sent, without building its
+    /// SQL: an import sends them as one array per column (a test holds both to the same values).
+    var writtenTexts: [String?] {
+        [
+            kind.postgresText, category.postgresText, firstName, lastName, organisationName, email, phone, city, postalCode,
+            externalRef, categoryReason, followUpOn?.postgresText, addressLine1, addressLine2, website, tradeName,
+            activity, siren, sector, headcount?.postgresText, legalForm, revenue?.postgresText,
+            establishmentsCount?.postgresText, birthDate?.postgresText,
+            maritalStatus?.postgresText, childrenCount?.postgresText, housing?.postgresText, occupation,
+            incomeBracket?.postgresText, tags.postgresText, notes,
+            customFields.isEmpty ? "{}" : PostgresJSON(customFields).postgresText,
+            needs.postgresText, motivations.postgresText, brakes.postgresText, objections.postgresText, purchaseStage?.postgresText,
+            acquisitionChannel, acquisitionCost?.postgresText, firstPurchaseOn?.postgresText, assignedUserID?.postgresText,
+            consentSurveys.granted.postgresText, consentSurveys.at?.postgresText, consentSurveys.source,
+            consentMarketing.granted.postgresText, consentMarketing.at?.postgresText, consentMarketing.source,
+        ]
+    }
+
     /// The fields the audit log compares, by JSON name (nested ones as `consent.marketing.granted`
     /// and `custom_fields.<key>`).
     var auditSnapshot: AuditSnapshot {

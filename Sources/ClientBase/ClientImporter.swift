@@ -4,7 +4,7 @@ import Tenancy
 
 /// Imports clients from CSV in one tenant transaction: every row is checked with the API's
 /// rules, then created, updated or left unchanged, and written in batches of multi-row
-/// statements (`INSERT ... SELECT FROM unnest(arrays)`), all sent in one round trip.
+/// statements (`INSERT ... SELECT FROM unnest(arrays)`), one batch per round trip, the next batch built while the server runs the current one.
 ///
 /// A row names its client by `id` or `external_ref`: found, it is updated (its empty cells
 /// leave fields as they are) or left unchanged; not found by `external_ref`, it is created.
@@ -44,12 +44,11 @@ public struct ClientImporter: Sendable {
                 }
                 report.skipped = Set(report.errors.map(\.line)).count
                 plan.author = actor.label
-                var statements = plan.statements()
-                statements.append(AuditLog.entry(
+                let audit = AuditLog.entry(
                     by: actor, action: "import", entity: "client_import", id: report.importID.auditID, before: nil,
                     after: ["rows": .integer(report.rows), "created": .integer(report.created), "updated": .integer(report.updated),
-                            "unchanged": .integer(report.unchanged), "skipped": .integer(report.skipped)]))
-                _ = try await session.pipeline(statements)
+                            "unchanged": .integer(report.unchanged), "skipped": .integer(report.skipped)])
+                try await plan.write(in: session, then: [audit])
                 if options.dryRun { throw ImportRejected(report: report) }  // rolls the transaction back
                 report.written = true
                 return report
@@ -68,16 +67,16 @@ public struct ClientImporter: Sendable {
         actor: Actor, report: inout ImportReport, in session: PostgresSession
     ) async throws -> ClientImportPlan {
         // 1. Cells to changes.
-        var rows: [(line: Int, changes: ClientChanges, id: UUID?, columns: [String: String])] = []
+        var rows: [(line: Int, changes: ClientChanges, id: UUID?, columns: ImportRowColumns)] = []
         rows.reserveCapacity(table.records.count)
         for record in table.records {
             do {
                 let cells = try columns.cells(of: record, header: table.header)
                 var changes = ClientChanges()
                 var id: UUID?
-                var columnOf: [String: String] = [:]
+                var columnOf = ImportRowColumns()
                 for cell in cells {
-                    columnOf[cell.field] = cell.column
+                    columnOf.cells.append((cell.field, cell.column))
                     do {
                         if cell.field == "id" {
                             id = try ImportCell.uuid(cell.text, "id")
@@ -119,7 +118,7 @@ public struct ClientImporter: Sendable {
         var plan = ClientImportPlan()
         var lineOfClient: [UUID: Int] = [:]
         var lineOfReference: [String: Int] = [:]
-        var creations: [(line: Int, client: Client, columns: [String: String])] = []
+        var creations: [(line: Int, client: Client, columns: ImportRowColumns)] = []
         let now = Date()
         for row in rows {
             func fail(_ error: ClientBaseError) {
@@ -252,44 +251,92 @@ public struct ClientImporter: Sendable {
     }
 }
 
+/// The column each field of one row came from, for the row's errors: its non-empty cells only
+/// (a field whose cell was empty names no column). A few pairs searched in order: no dictionary
+/// per row (an import has 100,000).
+struct ImportRowColumns {
+    var cells: [(field: String, column: String)] = []
+
+    subscript(field: String) -> String? {
+        cells.first { $0.field == field }?.column
+    }
+}
+
 /// The writes an import decided: new clients, and changed ones with what they were.
-struct ClientImportPlan {
+struct ClientImportPlan: Sendable {
     var creations: [Client] = []
     var updates: [(before: Client, after: Client)] = []
     var author = ""
 
-    func statements() -> [PostgresQuery] {
-        var statements: [PostgresQuery] = []
-        for start in stride(from: 0, to: creations.count, by: ClientImporter.batchSize) {
+    /// Batches of `ClientImporter.batchSize` rows: the creations', then the updates'.
+    var batchCount: Int {
+        func batches(_ count: Int) -> Int { (count + ClientImporter.batchSize - 1) / ClientImporter.batchSize }
+        return batches(creations.count) + batches(updates.count)
+    }
+
+    /// Writes the batches in order, then `last`, on the import's session. The statements of the
+    /// next batch are built (text arrays of every column) while the server runs the current one,
+    /// so building them costs no time of its own when the server is the slower.
+    func write(in session: PostgresSession, then last: [PostgresQuery]) async throws {
+        let count = batchCount
+        guard count > 0 else {
+            _ = try await session.pipeline(last)
+            return
+        }
+        var building = Task.detached { self.statements(batch: 0) }
+        for index in 0..<count {
+            var statements = await building.value
+            if index + 1 < count {
+                building = Task.detached { self.statements(batch: index + 1) }
+            } else {
+                statements += last
+            }
+            do {
+                _ = try await session.pipeline(statements)
+            } catch {
+                building.cancel()
+                throw error
+            }
+        }
+    }
+
+    /// The statements of one batch: an INSERT of up to `batchSize` new clients and their first
+    /// category-history rows, or an UPDATE of changed clients and the history rows of those
+    /// whose category moved.
+    func statements(batch index: Int) -> [PostgresQuery] {
+        let creationBatches = (creations.count + ClientImporter.batchSize - 1) / ClientImporter.batchSize
+        if index < creationBatches {
+            let start = index * ClientImporter.batchSize
             let batch = Array(creations[start..<min(start + ClientImporter.batchSize, creations.count)])
-            statements.append(ClientColumnArrays(batch).insert)
-            statements.append("""
+            return [
+                ClientColumnArrays(batch).insert,
+                """
                 INSERT INTO category_changes (client_id, from_category, to_category, reason, author)
                 SELECT u.id, NULL, u.category, u.reason, \(author)
                 FROM unnest(\(batch.map(\.id))::uuid[], \(batch.map(\.category.rawValue))::text[],
                             \(NullableTextArray(batch.map(\.categoryReason)))::text[]) AS u (id, category, reason)
-                """)
+                """,
+            ]
         }
-        for start in stride(from: 0, to: updates.count, by: ClientImporter.batchSize) {
-            let batch = Array(updates[start..<min(start + ClientImporter.batchSize, updates.count)])
-            statements.append(ClientColumnArrays(batch.map(\.after)).update)
-            let moved = batch.filter { $0.before.category != $0.after.category }
-            if !moved.isEmpty {
-                statements.append("""
-                    INSERT INTO category_changes (client_id, from_category, to_category, reason, author)
-                    SELECT u.id, u.from_category, u.to_category, u.reason, \(author)
-                    FROM unnest(\(moved.map(\.after.id))::uuid[], \(moved.map(\.before.category.rawValue))::text[],
-                                \(moved.map(\.after.category.rawValue))::text[],
-                                \(NullableTextArray(moved.map(\.after.categoryReason)))::text[]) AS u (id, from_category, to_category, reason)
-                    """)
-            }
+        let start = (index - creationBatches) * ClientImporter.batchSize
+        let batch = Array(updates[start..<min(start + ClientImporter.batchSize, updates.count)])
+        var statements = [ClientColumnArrays(batch.map(\.after)).update]
+        let moved = batch.filter { $0.before.category != $0.after.category }
+        if !moved.isEmpty {
+            statements.append("""
+                INSERT INTO category_changes (client_id, from_category, to_category, reason, author)
+                SELECT u.id, u.from_category, u.to_category, u.reason, \(author)
+                FROM unnest(\(moved.map(\.after.id))::uuid[], \(moved.map(\.before.category.rawValue))::text[],
+                            \(moved.map(\.after.category.rawValue))::text[],
+                            \(NullableTextArray(moved.map(\.after.categoryReason)))::text[]) AS u (id, from_category, to_category, reason)
+                """)
         }
         return statements
     }
 }
 
 /// Many clients as one text array per written column, for `unnest`: the values are those of
-/// `Client.writtenValues` (the single-row INSERT's own), so both paths store the same thing.
+/// `Client.writtenTexts`, the single-row INSERT's own (`writtenValues`), so both paths store the same thing.
 struct ClientColumnArrays {
     let ids: [UUID]
     var columns: [[String?]]
@@ -299,8 +346,8 @@ struct ClientColumnArrays {
         columns = Array(repeating: [], count: Self.types.count)
         for index in columns.indices { columns[index].reserveCapacity(clients.count) }
         for client in clients {
-            let values = client.writtenValues.binds.values
-            precondition(values.count == Self.types.count, "Client.writtenValues and ClientColumnArrays.types disagree")
+            let values = client.writtenTexts
+            precondition(values.count == Self.types.count, "Client.writtenTexts and ClientColumnArrays.types disagree")
             for (index, value) in values.enumerated() { columns[index].append(value) }
         }
     }

@@ -105,6 +105,48 @@ struct ImportTests {
         }
     }
 
+    @Test("a file of several batches (12,001 rows: three INSERTs, built while the previous one runs) is written whole, with every history row, and found by search; a re-run updates across batches")
+    func severalBatches() async throws {
+        let key = harness.keyA
+        let rows = 12_001
+        var text = "kind,last_name,first_name,email,external_ref,category\n"
+        for index in 1...rows {
+            text += "individual,Nom\(index),Prénom,client\(index)@example.fr,R\(index),\(index % 2 == 0 ? "actual_client" : "prospect")\n"
+        }
+        let csv = text
+        try await harness.test { client in
+            let first = try await client.importCSV("/v1/imports/clients", key: key, csv)
+            #expect(first.status == .ok, "\(first.text.prefix(300))")
+            #expect(first.json["created"] as? Int == rows)
+            #expect(try await clientCount() == rows)
+            let counts = try await harness.sql([
+                "SELECT count(*), count(DISTINCT client_id) FROM category_changes",
+                "SELECT count(*) FROM clients WHERE category = 'actual_client'",
+                "SELECT count(*) FROM audit_log WHERE entity = 'client_import'",
+            ])
+            #expect(try counts[0][0].decode(Int.self, at: 0) == rows)
+            #expect(try counts[0][0].decode(Int.self, at: 1) == rows)
+            #expect(try counts[1][0].decode(Int.self, at: 0) == rows / 2)
+            #expect(try counts[2][0].decode(Int.self, at: 0) == 1)
+            // The last row (in the third batch) is found by the trigram search at once, in a new transaction.
+            let found = try await client.call(.get, "/v1/clients?q=client12001%40example.fr", key: key)
+            let items = try #require(found.json["items"] as? [[String: Any]])
+            #expect(items.first?["external_ref"] as? String == "R12001")
+
+            // Every odd row moves to actual_client: updates in three batches, a history row each.
+            let moved = csv.replacingOccurrences(of: ",prospect\n", with: ",actual_client\n")
+            let second = try await client.importCSV("/v1/imports/clients", key: key, moved)
+            #expect(second.json["updated"] as? Int == rows / 2 + 1)
+            #expect(second.json["unchanged"] as? Int == rows / 2)
+            let after = try await harness.sql([
+                "SELECT count(*) FROM clients WHERE category = 'actual_client'",
+                "SELECT count(*) FROM category_changes WHERE from_category = 'prospect' AND to_category = 'actual_client'",
+            ])
+            #expect(try after[0][0].decode(Int.self, at: 0) == rows)
+            #expect(try after[1][0].decode(Int.self, at: 0) == rows / 2 + 1)
+        }
+    }
+
     @Test("a dry run reports what would happen and writes nothing")
     func dryRun() async throws {
         let key = harness.keyA
