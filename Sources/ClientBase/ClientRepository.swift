@@ -100,9 +100,9 @@ public struct ClientRepository: Sendable {
     /// One round trip: BEGIN, the tenant's role and path, the SELECT, COMMIT.
     public func get(_ id: UUID, as actor: Actor) async throws -> Client {
         try actor.require(.readClients)
-        let rows = try await database.tenantTransaction(actor.scope, [
-            "SELECT \(fragment: Client.columns) FROM clients WHERE id = \(id) AND \(fragment: actor.access.condition())",
-        ])
+        let lookup: PostgresQuery =
+            "SELECT \(fragment: Client.columns) FROM clients WHERE id = \(id) AND \(fragment: actor.access.condition())"
+        let rows = try await database.tenantTransaction(actor.scope, [lookup.prepared()])
         guard let row = rows[0].first else { throw Self.notFound(id) }
         return try Client(row: row)
     }

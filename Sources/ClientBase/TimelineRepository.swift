@@ -16,18 +16,20 @@ public struct TimelineRepository: Sendable {
     public func timeline(of clientID: UUID, _ query: TimelineQuery, as actor: Actor) async throws -> TimelinePage {
         try actor.require(.readClients)
         let sources = TimelineSources(client: clientID, query: query, actor: actor).all
-        var statements: [PostgresQuery] = [
-            "SELECT 1 FROM clients c WHERE c.id = \(clientID) AND \(fragment: actor.access.condition(column: "c.assigned_user_id"))",
-        ]
+        let exists: PostgresQuery =
+            "SELECT 1 FROM clients c WHERE c.id = \(clientID) AND \(fragment: actor.access.condition(column: "c.assigned_user_id"))"
+        // Prepared: planning the union of ten sources cost more than running it (2.6 of 4.5 ms).
+        var statements = [exists.prepared()]
         if !sources.isEmpty {
             var union = sources[0]
             for source in sources.dropFirst() { union = "\(fragment: union) UNION ALL \(fragment: source)" }
-            statements.append("""
+            let page: PostgresQuery = """
                 SELECT t.type, (extract(epoch FROM t.at) * 1000000)::bigint, coalesce(t.uid::text, t.bid::text), t.summary, t.data::text
                 FROM (\(fragment: union)) AS t
                 ORDER BY t.at DESC, t.rank DESC, t.uid DESC, t.bid DESC
                 LIMIT \(query.limit + 1)
-                """)
+                """
+            statements.append(page.prepared())
         }
         let rows = try await database.tenantTransaction(actor.scope, statements)
         guard !rows[0].isEmpty else { throw ClientBaseError(.notFound, "no client with id \(clientID.auditID)") }

@@ -21,6 +21,8 @@ public final class PostgresConnection: @unchecked Sendable {
     private(set) var isIdle = true
     /// Lets the pool ask for a cheap health check only for connections that sat unused.
     var lastUsed: ContinuousClock.Instant
+    /// Statements marked `prepared()` that this connection's server session holds.
+    private(set) var statements = PreparedStatements()
 
     private init(handle: OpaquePointer) {
         self.handle = handle
@@ -100,6 +102,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs one statement with bound parameters (extended protocol).
     func execute(_ query: PostgresQuery) throws -> PostgresRows {
+        if query.isPrepared { return try pipeline([query])[0] }
         let handle = try liveHandle()
         let result = withParameters(query.binds) { values, types in
             PQexecParams(handle, query.sql, Int32(query.binds.count), types, values, nil, nil, 0)
@@ -126,17 +129,40 @@ public final class PostgresConnection: @unchecked Sendable {
         guard PQenterPipelineMode(handle) == 1 else {
             throw connectionError(handle, "cannot enter pipeline mode")
         }
-        var sent = 0
+        // What each result in the pipeline answers: a statement of `queries`, or the
+        // preparation of a named statement that follows it.
+        enum Sent {
+            case statement
+            case preparation(PreparedStatements.Key, name: String)
+        }
+        var sent: [Sent] = []
+        sent.reserveCapacity(queries.count)
+        var preparing: [PreparedStatements.Key: String] = [:]
         var failure: PostgresError?
         for query in queries {
-            let ok = withParameters(query.binds) { values, types in
-                PQsendQueryParams(handle, query.sql, Int32(query.binds.count), types, values, nil, nil, 0)
+            let count = Int32(query.binds.count)
+            let ok = withParameters(query.binds) { values, types -> Int32 in
+                guard query.isPrepared else {
+                    return PQsendQueryParams(handle, query.sql, count, types, values, nil, nil, 0)
+                }
+                let key = PreparedStatements.Key(sql: query.sql, types: query.binds.types)
+                if let name = statements.name(for: key) ?? preparing[key] {
+                    return PQsendQueryPrepared(handle, name, count, values, nil, nil, 0)
+                }
+                guard statements.hasRoom, statements.count + preparing.count < statements.capacity else {
+                    return PQsendQueryParams(handle, query.sql, count, types, values, nil, nil, 0)
+                }
+                let name = statements.newName()
+                guard PQsendPrepare(handle, name, query.sql, count, types) == 1 else { return 0 }
+                preparing[key] = name
+                sent.append(.preparation(key, name: name))
+                return PQsendQueryPrepared(handle, name, count, values, nil, nil, 0)
             }
             guard ok == 1 else {
                 failure = connectionError(handle, "cannot send a statement")
                 break
             }
-            sent += 1
+            sent.append(.statement)
         }
         if failure == nil, PQpipelineSync(handle) != 1 {
             failure = connectionError(handle, "cannot send the pipeline")
@@ -146,8 +172,10 @@ public final class PostgresConnection: @unchecked Sendable {
             throw failure
         }
         var results: [PostgresRows] = []
-        results.reserveCapacity(sent)
+        results.reserveCapacity(queries.count)
         var current = PostgresRows.empty
+        var succeeded = false
+        var answered = 0
         while true {
             guard let result = PQgetResult(handle) else {
                 // A NULL ends one statement's results; a broken connection only ever gives NULL.
@@ -156,8 +184,16 @@ public final class PostgresConnection: @unchecked Sendable {
                     close()
                     throw error
                 }
-                results.append(current)
+                if answered < sent.count, case .preparation(let key, let name) = sent[answered] {
+                    // Only a preparation the server confirmed is reused; one skipped because the
+                    // pipeline aborted before it does not exist.
+                    if succeeded { statements.insert(key, name: name) }
+                } else {
+                    results.append(current)
+                }
+                answered += 1
                 current = .empty
+                succeeded = false
                 continue
             }
             defer { PQclear(result) }
@@ -166,6 +202,7 @@ public final class PostgresConnection: @unchecked Sendable {
             switch status {
             case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
                 current = Self.rows(of: result)
+                succeeded = true
             case PGRES_PIPELINE_ABORTED:
                 break
             default:
@@ -173,7 +210,10 @@ public final class PostgresConnection: @unchecked Sendable {
             }
         }
         PQexitPipelineMode(handle)
-        if let failure { throw failure }
+        if let failure {
+            forgetStatementsIfLost(failure)
+            throw failure
+        }
         return results
     }
 
@@ -229,6 +269,14 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     // MARK: Helpers
+
+    /// A named statement the server no longer has (26000), or whose tables changed shape under
+    /// it (0A000, "cached plan must not change result type"): forget them all, so the next run
+    /// prepares again. Our code never deallocates; this is for an outside `DISCARD ALL`.
+    private func forgetStatementsIfLost(_ error: PostgresError) {
+        guard let state = error.sqlState?.rawValue, state == "26000" || state == "0A000" else { return }
+        statements.removeAll()
+    }
 
     private func noteState() {
         guard let handle else {

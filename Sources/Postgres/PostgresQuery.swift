@@ -6,6 +6,8 @@
 public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolation, CustomStringConvertible {
     public var sql: String
     public var binds: PostgresBindings
+    /// Whether the connection keeps this statement prepared under a name (see `prepared()`).
+    public private(set) var isPrepared = false
 
     public init(unsafeSQL sql: String, binds: PostgresBindings = PostgresBindings()) {
         self.sql = sql
@@ -18,6 +20,16 @@ public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolatio
 
     public init(stringInterpolation: StringInterpolation) {
         self.init(unsafeSQL: stringInterpolation.sql, binds: stringInterpolation.binds)
+    }
+
+    /// The same statement, kept prepared by each connection that runs it: parsed and planned
+    /// once per connection, not at every run. For hot statements whose text takes few shapes
+    /// and whose plan does not depend on the values (a lookup by id, a client's timeline); not
+    /// for lists and searches whose best plan changes with the filter's selectivity.
+    public func prepared() -> PostgresQuery {
+        var query = self
+        query.isPrepared = true
+        return query
     }
 
     /// The SQL text only: parameter values are not printed, they may be personal data.

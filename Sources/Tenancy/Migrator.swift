@@ -94,7 +94,7 @@ public struct Migrator: Sendable {
         while true {
             let (version, remaining) = try await client.withTenantTransaction(scope) { session in
                 let outcome = try await applyTenantMigrations(in: session, scope: scope, limit: 1)
-                try await session.pipeline([
+                _ = try await session.pipeline([
                     "SET LOCAL ROLE NONE",
                     "UPDATE platform.tenants SET schema_version = \(outcome.version) WHERE id = \(tenant.id)",
                 ])

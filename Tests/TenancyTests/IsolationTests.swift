@@ -94,6 +94,21 @@ struct IsolationTests {
         await client.shutdown()
     }
 
+    @Test("a statement prepared for one tenant, run by name for another on the same backend, reads the other's rows")
+    func sameBackendPreparedStatement() async throws {
+        let single = TestDatabase.makeClient(client.configuration, maximumConnections: 1)
+        let query: PostgresQuery = ("SELECT last_name FROM clients WHERE last_name <> \("")" as PostgresQuery).prepared()
+        for tenant in [a, b, a, b, a, b, a, b] {
+            let rows = try await single.tenantTransaction(TenantScope(tenant), [query])
+            #expect(try rows[0].map { try $0.decode(String.self, at: 0) } == [tenant.slug])
+        }
+        // One name served both tenants: PostgreSQL replanned it for each search_path.
+        let prepared = try await single.query("SELECT count(*)::int FROM pg_prepared_statements")
+        #expect(try prepared[0].decode(Int.self, at: 0) == 1)
+        await single.shutdown()
+        await client.shutdown()
+    }
+
     @Test("a tenant statement past the tenant's statement timeout is cancelled, and the connection lives on")
     func statementTimeout() async throws {
         var scope = TenantScope(a)
