@@ -18,15 +18,20 @@ public final class PostgresClient: Service, Sendable {
         public var maximumLifetime: Duration
         /// A connection idle longer than this is checked before use (a server restart closes it).
         public var healthCheckAfterIdle: Duration
+        /// How many `prepared()` statements each connection keeps; 0 runs them all unnamed, as a
+        /// pooler that shares server sessions between clients (PgBouncer in transaction mode) needs.
+        public var preparedStatementsPerConnection: Int
 
         public init(
             maximumConnections: Int = 10, acquireTimeout: Duration = .seconds(5),
-            maximumLifetime: Duration = .seconds(600), healthCheckAfterIdle: Duration = .seconds(1)
+            maximumLifetime: Duration = .seconds(600), healthCheckAfterIdle: Duration = .seconds(1),
+            preparedStatementsPerConnection: Int = 256
         ) {
             self.maximumConnections = maximumConnections
             self.acquireTimeout = acquireTimeout
             self.maximumLifetime = maximumLifetime
             self.healthCheckAfterIdle = healthCheckAfterIdle
+            self.preparedStatementsPerConnection = preparedStatementsPerConnection
         }
     }
 
@@ -167,7 +172,8 @@ public final class PostgresClient: Service, Sendable {
             case .slot:
                 do {
                     let configuration = self.configuration
-                    return try await onThread { try PostgresConnection.connect(configuration) }
+                    let prepared = options.preparedStatementsPerConnection
+                    return try await onThread { try PostgresConnection.connect(configuration, preparedStatements: prepared) }
                 } catch {
                     pool.discardSlot()
                     throw error

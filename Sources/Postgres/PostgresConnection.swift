@@ -22,10 +22,11 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Lets the pool ask for a cheap health check only for connections that sat unused.
     var lastUsed: ContinuousClock.Instant
     /// Statements marked `prepared()` that this connection's server session holds.
-    private(set) var statements = PreparedStatements()
+    private(set) var statements: PreparedStatements
 
-    private init(handle: OpaquePointer) {
+    private init(handle: OpaquePointer, preparedStatements: Int) {
         self.handle = handle
+        self.statements = PreparedStatements(capacity: preparedStatements)
         self.openedAt = .now
         self.lastUsed = .now
     }
@@ -35,7 +36,9 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Opens a connection. Blocks.
-    static func connect(_ configuration: PostgresConfiguration) throws -> PostgresConnection {
+    static func connect(
+        _ configuration: PostgresConfiguration, preparedStatements: Int = PreparedStatements.defaultCapacity
+    ) throws -> PostgresConnection {
         let pairs = configuration.keywordValues
         let keywords = pairs.map { strdup($0.0) }
         let values = pairs.map { strdup($0.1) }
@@ -55,7 +58,7 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         // Notices ("relation already exists, skipping") are not errors; keep them off stderr.
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
-        return PostgresConnection(handle: handle)
+        return PostgresConnection(handle: handle, preparedStatements: preparedStatements)
     }
 
     /// Closes the connection; safe to call more than once, `PQfinish` runs exactly once.

@@ -22,7 +22,7 @@ struct PreparedStatements {
     let capacity: Int
 
     init(capacity: Int = Self.defaultCapacity) {
-        self.capacity = capacity
+        self.capacity = max(0, capacity)
     }
 
     var count: Int { names.count }

@@ -14,6 +14,8 @@ struct Runtime {
     /// Whether this process started that cluster (and should stop it when done).
     let startedCluster: Bool
     let migrations: MigrationSet
+    /// CLIENTELE_PG_PREPARED=false: behind a pooler in transaction mode, no named statements.
+    var preparedStatements = true
 
     static let defaultDataDirectory = ".clientele"
     static let defaultClusterPort = 54329
@@ -32,6 +34,7 @@ struct Runtime {
         var logger = Logger(label: "clientele")
         if let logLevel { logger.logLevel = logLevel }
         let migrations = try MigrationSet(directory: try MigrationSet.locate(environment: environment))
+        let prepared = try preparedStatements(environment)
         if let url = environment["DATABASE_URL"], !url.isEmpty {
             let configuration: PostgresConfiguration
             do {
@@ -40,18 +43,29 @@ struct Runtime {
                 throw ConfigurationError(message: "DATABASE_URL is not usable: \((error as? PostgresError)?.message ?? "\(error)")")
             }
             return Runtime(logger: logger, configuration: configuration,
-                           cluster: nil, startedCluster: false, migrations: migrations)
+                           cluster: nil, startedCluster: false, migrations: migrations, preparedStatements: prepared)
         }
         let root = URL(fileURLWithPath: environment["CLIENTELE_DATA_DIR"] ?? defaultDataDirectory)
         let port = Int(environment["CLIENTELE_PG_PORT"] ?? "") ?? defaultClusterPort
         let cluster = LocalPostgresCluster(root: root.standardizedFileURL, port: port)
         let started = try await cluster.start(logger: logger)
         return Runtime(logger: logger, configuration: try cluster.applicationConfiguration(),
-                       cluster: cluster, startedCluster: started, migrations: migrations)
+                       cluster: cluster, startedCluster: started, migrations: migrations, preparedStatements: prepared)
+    }
+
+    private static func preparedStatements(_ environment: [String: String]) throws -> Bool {
+        switch environment["CLIENTELE_PG_PREPARED"]?.lowercased() {
+        case nil, "", "true": return true
+        case "false": return false
+        case let other?:
+            throw ConfigurationError(message: "CLIENTELE_PG_PREPARED must be true or false, not '\(other)'")
+        }
     }
 
     func makeClient(maximumConnections: Int) -> PostgresClient {
-        PostgresClient(configuration: configuration, options: .init(maximumConnections: maximumConnections), logger: logger)
+        var options = PostgresClient.Options(maximumConnections: maximumConnections)
+        if !preparedStatements { options.preparedStatementsPerConnection = 0 }
+        return PostgresClient(configuration: configuration, options: options, logger: logger)
     }
 
     /// Stops the private cluster if this process started it.

@@ -17,7 +17,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Environment: DATABASE_URL (else a private cluster in CLIENTELE_DATA_DIR, default ./.clientele, \
             on CLIENTELE_PG_PORT, default 54329), HOST (127.0.0.1), PORT (8080), CLIENTELE_POOL_SIZE (10), \
-            CLIENTELE_AUTO_MIGRATE (true), CLIENTELE_KEY_CACHE_SECONDS (30), LOG_LEVEL (info), CLIENTELE_SQL_DIR; \
+            CLIENTELE_AUTO_MIGRATE (true), CLIENTELE_KEY_CACHE_SECONDS (30), LOG_LEVEL (info), CLIENTELE_SQL_DIR, \
+            CLIENTELE_PG_PREPARED (true; false behind a pooler in transaction mode); \
             the job worker: CLIENTELE_WORKERS (true), CLIENTELE_JOB_CONCURRENCY (32), CLIENTELE_JOB_RETENTION_DAYS (14), \
             CLIENTELE_JOB_LISTEN (true).
             """

@@ -96,6 +96,16 @@ struct CLITests {
         }
     }
 
+    @Test("CLIENTELE_PG_PREPARED is true or false; anything else is one line and exit 1, false still works")
+    func preparedSetting() throws {
+        let refused = try clientele(arguments: ["tenant", "list"], environment: ["CLIENTELE_PG_PREPARED": "sometimes"])
+        #expect(refused.status == 1)
+        #expect(refused.error == "error: CLIENTELE_PG_PREPARED must be true or false, not 'sometimes'\n", "\(refused.error)")
+        let unnamed = try clientele(arguments: ["tenant", "create", "sans-noms", "--name", "Sans noms"],
+                                    environment: ["CLIENTELE_PG_PREPARED": "false"])
+        #expect(unnamed.status == 0, "\(unnamed.error)")
+    }
+
     @Test("an unreachable database is a clear error, and the password is not printed")
     func unreachable() throws {
         let outcome = try clientele("tenant", "list", databaseURL: "postgres://clientele:s3cret-pw@127.0.0.1:1/clientele")

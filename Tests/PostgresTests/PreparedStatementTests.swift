@@ -96,6 +96,21 @@ struct PreparedStatementTests {
         await client.shutdown()
     }
 
+    @Test("with no room for named statements (a pooler in transaction mode), prepared() runs unnamed")
+    func disabled() async throws {
+        var options = PostgresClient.Options(maximumConnections: 1)
+        options.preparedStatementsPerConnection = 0
+        let unnamed = PostgresClient(configuration: client.configuration, options: options, logger: TestDatabase.logger)
+        let query: PostgresQuery = ("SELECT \(5)::int" as PostgresQuery).prepared()
+        try await unnamed.withConnection { session in
+            let five = try await session.query(query)[0].decode(Int.self, at: 0)
+            #expect(five == 5)
+            #expect(try await session.query("SELECT count(*)::int FROM pg_prepared_statements")[0].decode(Int.self, at: 0) == 0)
+        }
+        await unnamed.shutdown()
+        await client.shutdown()
+    }
+
     @Test("statements the server dropped (DISCARD ALL) fail once, then are prepared again")
     func discarded() async throws {
         let query: PostgresQuery = ("SELECT \(3)::int" as PostgresQuery).prepared()
