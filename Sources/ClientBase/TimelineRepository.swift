@@ -29,7 +29,11 @@ public struct TimelineRepository: Sendable {
                 ORDER BY t.at DESC, t.rank DESC, t.uid DESC, t.bid DESC
                 LIMIT \(query.limit + 1)
                 """
-            statements.append(page.prepared())
+            // Prepared only in its most common shape, a client's first page of everything: each
+            // cursor position and each choice of types is another text, and one prepared union
+            // holds about half a megabyte of its backend's memory.
+            let firstPageOfAll = query.cursor == nil && query.types.count == TimelineItem.Kind.allCases.count
+            statements.append(firstPageOfAll ? page.prepared() : page)
         }
         let rows = try await database.tenantTransaction(actor.scope, statements)
         guard !rows[0].isEmpty else { throw ClientBaseError(.notFound, "no client with id \(clientID.auditID)") }

@@ -25,7 +25,7 @@ public final class PostgresClient: Service, Sendable {
         public init(
             maximumConnections: Int = 10, acquireTimeout: Duration = .seconds(5),
             maximumLifetime: Duration = .seconds(600), healthCheckAfterIdle: Duration = .seconds(1),
-            preparedStatementsPerConnection: Int = 256
+            preparedStatementsPerConnection: Int = 64
         ) {
             self.maximumConnections = maximumConnections
             self.acquireTimeout = acquireTimeout

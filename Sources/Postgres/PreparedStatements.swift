@@ -6,8 +6,9 @@
 /// tables change or the search_path differs, so one name serves every tenant safely: another
 /// tenant's transaction, with its own search_path, gets its own tables.
 ///
-/// The set is bounded: past `capacity`, statements run unnamed (parsed and planned each time)
-/// until the pool retires the connection at its maximum lifetime.
+/// The set is bounded, since each statement holds its parse tree and plan in the backend's
+/// memory (half a megabyte for the timeline's union): past `capacity`, statements run unnamed
+/// (parsed and planned each time) until the pool retires the connection at its maximum lifetime.
 struct PreparedStatements {
     struct Key: Hashable {
         var sql: String
@@ -15,7 +16,7 @@ struct PreparedStatements {
         var types: [UInt32]
     }
 
-    static let defaultCapacity = 256
+    static let defaultCapacity = 64
 
     private var names: [Key: String] = [:]
     private var made = 0

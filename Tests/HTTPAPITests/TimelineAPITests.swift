@@ -110,6 +110,30 @@ struct TimelineAPITests {
         }
     }
 
+    @Test("only a first page of every type is kept prepared; later pages and chosen types are planned each time")
+    func preparedShape() async throws {
+        // One connection: every request below runs on the backend the count is read from.
+        let single = try await APIHarness.make(maximumConnections: 1)
+        let key = single.keyA
+        try await single.test { client in
+            let (me, expected) = try await Self.story(client, key: key)
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await client.call(.get,
+                    "/v1/clients/\(me)/timeline?limit=4" + (cursor.map { "&cursor=\($0)" } ?? ""), key: key)
+                seen += Self.keys(page)
+                cursor = page.json["next_cursor"] as? String
+            } while cursor != nil && seen.count <= expected.count
+            #expect(seen == expected)
+            let purchases = try await client.call(.get, "/v1/clients/\(me)/timeline?types=purchase", key: key)
+            #expect(Self.keys(purchases).count == 3)
+            let unions = try await single.database.query(
+                "SELECT count(*)::int FROM pg_prepared_statements WHERE statement LIKE '%UNION ALL%' AND NOT from_sql")
+            #expect(try unions[0].decode(Int.self, at: 0) == 1)
+        }
+    }
+
     @Test("types= keeps some kinds of events; bad parameters are a 400")
     func filters() async throws {
         let key = harness.keyA
