@@ -35,10 +35,8 @@ public final class PostgresConnection: @unchecked Sendable {
         if let handle { PQfinish(handle) }
     }
 
-    /// Opens a connection. Blocks.
-    static func connect(
-        _ configuration: PostgresConfiguration, preparedStatements: Int = PreparedStatements.defaultCapacity
-    ) throws -> PostgresConnection {
+    /// Opens a connection that keeps up to `preparedStatements` named statements. Blocks.
+    static func connect(_ configuration: PostgresConfiguration, preparedStatements: Int = 0) throws -> PostgresConnection {
         let pairs = configuration.keywordValues
         let keywords = pairs.map { strdup($0.0) }
         let values = pairs.map { strdup($0.1) }
@@ -152,7 +150,7 @@ public final class PostgresConnection: @unchecked Sendable {
                 if let name = statements.name(for: key) ?? preparing[key] {
                     return PQsendQueryPrepared(handle, name, count, values, nil, nil, 0)
                 }
-                guard statements.hasRoom, statements.count + preparing.count < statements.capacity else {
+                guard statements.count + preparing.count < statements.capacity else {
                     return PQsendQueryParams(handle, query.sql, count, types, values, nil, nil, 0)
                 }
                 let name = statements.newName()

@@ -16,18 +16,15 @@ struct PreparedStatements {
         var types: [UInt32]
     }
 
-    static let defaultCapacity = 64
-
     private var names: [Key: String] = [:]
     private var made = 0
     let capacity: Int
 
-    init(capacity: Int = Self.defaultCapacity) {
+    init(capacity: Int) {
         self.capacity = max(0, capacity)
     }
 
     var count: Int { names.count }
-    var hasRoom: Bool { names.count < capacity }
 
     func name(for key: Key) -> String? { names[key] }
 
