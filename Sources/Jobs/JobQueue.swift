@@ -9,9 +9,15 @@ public struct JobQueue: Sendable {
     /// Enqueueing notifies this channel; idle workers wake on it instead of waiting for a poll.
     public static let channel = "clientele_jobs"
     public let client: PostgresClient
+    let debouncer: WakeupDebouncer
 
     public init(client: PostgresClient) {
+        self.init(client: client, debouncer: .shared)
+    }
+
+    init(client: PostgresClient, debouncer: WakeupDebouncer) {
         self.client = client
+        self.debouncer = debouncer
     }
 
     // MARK: Enqueueing
@@ -19,14 +25,18 @@ public struct JobQueue: Sendable {
     /// Enqueues in its own transaction; returns nil when a pending job has the same unique key.
     @discardableResult
     public func enqueue(_ job: NewJob) async throws -> Int64? {
-        let rows = try await client.transaction(insert(job))
+        let wakeup = self.wakeup(for: [job])
+        let rows = try await client.transaction(insert(job, notify: wakeup == .inTransaction))
+        if wakeup == .afterTransaction { debouncer.transactionEnded(client: client) }
         return try rows[0].first?.decode(Int64.self, at: 0)
     }
 
     /// Enqueues inside the caller's platform transaction: the job exists only if it commits.
     @discardableResult
     public func enqueue(_ job: NewJob, in session: PostgresSession) async throws -> Int64? {
-        let rows = try await session.pipeline(insert(job))
+        let wakeup = self.wakeup(for: [job])
+        let rows = try await session.pipeline(insert(job, notify: wakeup == .inTransaction))
+        wakeAfterTransaction(wakeup, of: session)
         return try rows[0].first?.decode(Int64.self, at: 0)
     }
 
@@ -35,11 +45,14 @@ public struct JobQueue: Sendable {
     /// never from the caller; `job.tenantID` is ignored.
     @discardableResult
     public func enqueue(_ job: NewJob, inTenantTransaction session: PostgresSession) async throws -> Int64? {
-        try await session.query("""
+        let wakeup = self.wakeup(for: [job])
+        let id = try await session.query("""
             SELECT platform_api.enqueue_job(\(job.kind), \(PostgresJSONText(job.payloadJSON)),
                                             \(job.runAt)::timestamptz, \(job.maxAttempts)::int, \(job.uniqueKey),
-                                            \(wakesWorkers(job)))
+                                            \(wakeup == .inTransaction))
             """).first?.decode(Int64?.self, at: 0)
+        wakeAfterTransaction(wakeup, of: session)
+        return id
     }
 
     /// Enqueues many jobs in one statement inside a tenant's transaction (a campaign sent to a
@@ -48,10 +61,12 @@ public struct JobQueue: Sendable {
     @discardableResult
     public func enqueue(_ jobs: [NewJob], inTenantTransaction session: PostgresSession) async throws -> Int {
         guard !jobs.isEmpty else { return 0 }
-        let notify = jobs.contains { wakesWorkers($0) }
-        return try await session.query("""
-            SELECT platform_api.enqueue_jobs(\(PostgresJSONText(NewJob.jsonArray(jobs))), \(notify))
+        let wakeup = self.wakeup(for: jobs)
+        let count = try await session.query("""
+            SELECT platform_api.enqueue_jobs(\(PostgresJSONText(NewJob.jsonArray(jobs))), \(wakeup == .inTransaction))
             """).first?.decode(Int.self, at: 0) ?? 0
+        wakeAfterTransaction(wakeup, of: session)
+        return count
     }
 
     /// Enqueues many jobs in one statement, in a transaction of their own (tenant ids as given).
@@ -68,8 +83,11 @@ public struct JobQueue: Sendable {
             ON CONFLICT (coalesce(tenant_id, 0), unique_key) WHERE unique_key IS NOT NULL DO NOTHING
             """,
         ]
-        if jobs.contains(where: { wakesWorkers($0) }) { statements.append("SELECT pg_notify(\(Self.channel), '')") }
-        return try await client.transaction(statements)[0].affectedRows
+        let wakeup = self.wakeup(for: jobs)
+        if wakeup == .inTransaction { statements.append("SELECT pg_notify(\(Self.channel), '')") }
+        let count = try await client.transaction(statements)[0].affectedRows
+        if wakeup == .afterTransaction { debouncer.transactionEnded(client: client) }
+        return count
     }
 
     /// The same, where no `JobQueue` is at hand: the session's own client sends any trailing NOTIFY.
@@ -83,14 +101,28 @@ public struct JobQueue: Sendable {
         try await JobQueue(client: session.client).enqueue(jobs, inTenantTransaction: session)
     }
 
-    /// Whether this enqueue's transaction sends NOTIFY: not for a job due later (the workers'
-    /// poll finds it), and at most once per short window (see `WakeupDebouncer`).
-    private func wakesWorkers(_ job: NewJob) -> Bool {
-        if let runAt = job.runAt, runAt.timeIntervalSinceNow > 1 { return false }
-        return WakeupDebouncer.shared.shouldNotify(client: client)
+    /// How an enqueue wakes idle workers (see `WakeupDebouncer`).
+    enum Wakeup {
+        /// Every job is due later: the workers' poll finds it.
+        case none
+        /// A NOTIFY in the enqueueing transaction, delivered at its commit.
+        case inTransaction
+        /// Another enqueue notified moments ago: a trailing NOTIFY once the transaction ends.
+        case afterTransaction
     }
 
-    func insert(_ job: NewJob) -> [PostgresQuery] {
+    private func wakeup(for jobs: [NewJob]) -> Wakeup {
+        guard jobs.contains(where: { ($0.runAt?.timeIntervalSinceNow ?? 0) <= 1 }) else { return .none }
+        return debouncer.shouldNotify(client: client) ? .inTransaction : .afterTransaction
+    }
+
+    private func wakeAfterTransaction(_ wakeup: Wakeup, of session: PostgresSession) {
+        guard wakeup == .afterTransaction else { return }
+        let (client, debouncer) = (self.client, self.debouncer)
+        session.afterTransaction { debouncer.transactionEnded(client: client) }
+    }
+
+    func insert(_ job: NewJob, notify: Bool) -> [PostgresQuery] {
         var statements: [PostgresQuery] = [
             """
             INSERT INTO platform.jobs (tenant_id, kind, payload, run_at, max_attempts, unique_key)
@@ -101,7 +133,7 @@ public struct JobQueue: Sendable {
             """,
         ]
         // Delivered at commit, so a woken worker finds the row.
-        if wakesWorkers(job) { statements.append("SELECT pg_notify(\(Self.channel), '')") }
+        if notify { statements.append("SELECT pg_notify(\(Self.channel), '')") }
         return statements
     }
 

@@ -89,9 +89,11 @@ public final class PostgresClient: Service, Sendable {
         do {
             let result = try await body(session)
             await giveBack(connection)
+            session.transactionEnded()
             return result
         } catch {
-            await giveBack(connection)
+            await giveBack(connection)  // rolls back a transaction left open
+            session.transactionEnded()
             throw error
         }
     }
@@ -229,10 +231,29 @@ public final class PostgresSession {
     public let client: PostgresClient
     /// Statements queued to travel with the next one (BEGIN and the transaction's prelude).
     var pending: [PostgresQuery] = []
+    /// What runs once the open transaction has ended (see `afterTransaction`).
+    private var endActions: [@Sendable () -> Void] = []
 
     init(connection: PostgresConnection, client: PostgresClient) {
         self.connection = connection
         self.client = client
+    }
+
+    /// Runs `action` once the open transaction has ended, committed or rolled back (the body
+    /// of `withConnection` or `withTransaction` has returned or thrown); at once if none is open.
+    /// For what must follow a commit, such as a NOTIFY left out of the transaction.
+    public func afterTransaction(_ action: @escaping @Sendable () -> Void) {
+        if connection.isIdle && pending.isEmpty {
+            action()
+        } else {
+            endActions.append(action)
+        }
+    }
+
+    func transactionEnded() {
+        let actions = endActions
+        endActions = []
+        actions.forEach { $0() }
     }
 
     /// Runs one statement with bound parameters and returns its rows.

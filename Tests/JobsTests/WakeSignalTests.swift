@@ -60,3 +60,4 @@ struct WakeSignalTests {
         #expect(ended.isSet)
     }
 }
+

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Synchronization
 import Testing
 import TestSupport
 
@@ -13,6 +14,39 @@ struct TransactionTests {
     }
 
     struct Boom: Error {}
+
+    final class Log: Sendable {
+        let entries = Mutex<[String]>([])
+        func add(_ entry: String) { entries.withLock { $0.append(entry) } }
+        var all: [String] { entries.withLock { $0 } }
+    }
+
+    @Test("an action after the transaction runs when it ends (committed or rolled back), or at once outside one")
+    func afterTransaction() async throws {
+        let log = Log()
+        try await client.withTransaction { session in
+            session.afterTransaction { log.add("before any statement") }
+            try await session.query("INSERT INTO notes VALUES (1, 'kept')")
+            session.afterTransaction { log.add("committed") }
+            #expect(log.all.isEmpty)  // the transaction is still open
+        }
+        #expect(log.all == ["before any statement", "committed"])
+        await #expect(throws: Boom.self) {
+            try await client.withTransaction { session in
+                try await session.query("INSERT INTO notes VALUES (2, 'lost')")
+                session.afterTransaction { log.add("rolled back") }
+                throw Boom()
+            }
+        }
+        #expect(log.all.last == "rolled back")
+        try await client.withConnection { session in
+            try await session.query("SELECT 1")
+            session.afterTransaction { log.add("no transaction") }
+            #expect(log.all.last == "no transaction")  // nothing open: at once
+        }
+        #expect(try await client.query("SELECT count(*) FROM notes").first?.decode(Int.self, at: 0) == 1)
+        await client.shutdown()
+    }
 
     @Test("a body that returns commits")
     func commit() async throws {
