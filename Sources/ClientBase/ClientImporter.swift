@@ -4,7 +4,8 @@ import Tenancy
 
 /// Imports clients from CSV in one tenant transaction: every row is checked with the API's
 /// rules, then created, updated or left unchanged, and written in batches of multi-row
-/// statements (`INSERT ... SELECT FROM unnest(arrays)`), one batch per round trip, the next batch built while the server runs the current one.
+/// statements (`INSERT ... SELECT FROM unnest(arrays)`), one batch per round trip, the next
+/// batch built while the server runs the current one.
 ///
 /// A row names its client by `id` or `external_ref`: found, it is updated (its empty cells
 /// leave fields as they are) or left unchanged; not found by `external_ref`, it is created.
@@ -269,9 +270,10 @@ struct ClientImportPlan: Sendable {
     var author = ""
 
     /// Batches of `ClientImporter.batchSize` rows: the creations', then the updates'.
-    var batchCount: Int {
-        func batches(_ count: Int) -> Int { (count + ClientImporter.batchSize - 1) / ClientImporter.batchSize }
-        return batches(creations.count) + batches(updates.count)
+    var batchCount: Int { Self.batches(of: creations.count) + Self.batches(of: updates.count) }
+
+    private static func batches(of rows: Int) -> Int {
+        (rows + ClientImporter.batchSize - 1) / ClientImporter.batchSize
     }
 
     /// Writes the batches in order, then `last`, on the import's session. The statements of the
@@ -304,7 +306,7 @@ struct ClientImportPlan: Sendable {
     /// category-history rows, or an UPDATE of changed clients and the history rows of those
     /// whose category moved.
     func statements(batch index: Int) -> [PostgresQuery] {
-        let creationBatches = (creations.count + ClientImporter.batchSize - 1) / ClientImporter.batchSize
+        let creationBatches = Self.batches(of: creations.count)
         if index < creationBatches {
             let start = index * ClientImporter.batchSize
             let batch = Array(creations[start..<min(start + ClientImporter.batchSize, creations.count)])
