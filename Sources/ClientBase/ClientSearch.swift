@@ -89,69 +89,31 @@ public struct ClientCursor: Sendable, Hashable {
 }
 
 extension ClientRepository {
-    /// One page of the clients the actor may see, in one round trip. Only the filters given
-    /// enter the SQL, so each list can use its index (see sql/tenant/0006_client_record.sql).
+    /// One page of the clients the actor may see. Only the filters given enter the SQL, so each
+    /// list can use its index (see sql/tenant/0006_client_record.sql). A list is one round trip;
+    /// a search a few (ClientSearch+Relevance.swift).
     public func list(_ query: ClientListQuery, as actor: Actor) async throws -> ClientPage {
         try actor.require(.readClients)
         if let cursor = query.cursor, cursor.sort != query.sort {
             throw ClientBaseError(.invalid, "this cursor belongs to sort=\(cursor.sort.rawValue); pass the same sort as the first page", field: "cursor")
         }
-        var clients: [Client] = []
-        var keys: [String?] = []
-        func read(_ rows: PostgresRows) throws {
-            for row in rows {
-                clients.append(try Client(row: row))
-                keys.append(query.sort == .created ? nil : try row.decode(String?.self, at: row.columnCount - 1))
-            }
-        }
-        if query.sort == .relevance, query.search != nil {
-            // Whole-word matches first, from an index in id order; the fuzzy ranking, which
-            // must score every candidate, only when they do not fill the page.
-            if query.cursor.map({ $0.key == Self.wholeWordKey }) ?? true {
-                try read(try await database.tenantTransaction(actor.scope, [Self.listStatement(query, access: actor.access, tier: .wholeWords)])[0])
-            }
-            if clients.count <= query.limit {
-                var rest = query
-                rest.limit = query.limit - clients.count
-                if query.cursor?.key == Self.wholeWordKey { rest.cursor = nil }
-                try read(try await database.tenantTransaction(actor.scope, [
-                    Self.similarityThreshold, Self.listStatement(rest, access: actor.access, tier: .fuzzy),
-                ]).last!)
+        var page = ListedClients(sort: query.sort)
+        if let search = query.search {
+            let term = ClientSearchTerm(search)
+            if query.sort == .relevance {
+                try await searchByRelevance(query, term: term, as: actor, into: &page)
+            } else {
+                let spellings = term.isPhone ? nil : try await spellings(of: search, as: actor)
+                let clause = SearchClause(condition: term.anyMatch(spellings))
+                try page.read(try await database.tenantTransaction(actor.scope, [Self.listStatement(query, access: actor.access, search: clause)])[0])
             }
         } else {
-            var statements = [Self.listStatement(query, access: actor.access)]
-            if query.search != nil { statements.insert(Self.similarityThreshold, at: 0) }
-            try read(try await database.tenantTransaction(actor.scope, statements).last!)
+            try page.read(try await database.tenantTransaction(actor.scope, [Self.listStatement(query, access: actor.access)])[0])
         }
-        var next: String?
-        if clients.count > query.limit {
-            clients.removeLast()
-            let last = clients.count - 1
-            next = ClientCursor(sort: query.sort, key: keys[last] ?? (query.sort == .created ? nil : ""), id: clients[last].id).encoded()
-        }
-        return ClientPage(items: clients, nextCursor: next)
+        return page.page(limit: query.limit)
     }
 
-    /// How close (pg_trgm word similarity, 0 to 1) a word must be to `q` to match it.
-    static let searchThreshold = 0.5
-
-    /// pg_trgm's default (0.6) misses spellings like Lefèvre / Lefebvre (0.55).
-    static let similarityThreshold: PostgresQuery =
-        "SELECT set_config('pg_trgm.word_similarity_threshold', \(String(searchThreshold)), true)"
-
-    /// The relevance sort key of a whole-word match: above every similarity (0 to 1).
-    static let wholeWordKey = "2"
-
-    /// The two parts of a relevance-sorted search, in order.
-    enum RelevanceTier {
-        /// Clients holding every word of `q` as a whole word (or, for a phone, a phone that
-        /// starts with its digits), in id order.
-        case wholeWords
-        /// The other matches, by word similarity then id.
-        case fuzzy
-    }
-
-    static func listStatement(_ query: ClientListQuery, access: ClientAccess, tier: RelevanceTier? = nil) -> PostgresQuery {
+    static func listStatement(_ query: ClientListQuery, access: ClientAccess, search: SearchClause? = nil) -> PostgresQuery {
         var conditions: [PostgresQuery] = [access.condition()]
         if let kind = query.kind { conditions.append("kind = \(kind)") }
         if let category = query.category { conditions.append("category = \(category)") }
@@ -182,49 +144,36 @@ extension ClientRepository {
         if let risk = query.minimumChurnRisk {
             conditions.append("EXISTS (SELECT 1 FROM churn_scores s WHERE s.client_id = clients.id AND s.score >= \(risk))")
         }
-        var rank: PostgresQuery?
-        if let search = query.search {
-            let term = ClientSearchTerm(search)
-            let fuzzy = term.nearMatches
-            switch tier {
-            case .wholeWords?:
-                conditions.append(term.wholeWords)
-            case .fuzzy?:
-                conditions.append("(\(fragment: fuzzy)) AND NOT coalesce(\(fragment: term.wholeWords), false)")
-            case nil:
-                conditions.append("(\(fragment: term.wholeWords) OR \(fragment: fuzzy))")
-            }
-            rank = "extensions.word_similarity(\(fragment: term.folded), search_text)"
-        }
+        if let search { conditions.append(search.condition) }
         let sortKey: PostgresQuery
         let order: PostgresQuery
-        switch query.sort {
-        case .created:
+        switch (query.sort, search?.relevance) {
+        case (.created, _), (.relevance, nil):  // relevance without a search is refused by the routes
             sortKey = "NULL::text"
             order = "id"
             if let cursor = query.cursor { conditions.append("id > \(cursor.id)") }
-        case .name:
+        case (.name, _):
             sortKey = "sort_name"
             order = "sort_name, id"
             if let cursor = query.cursor { conditions.append("(sort_name, id) > (\(cursor.key ?? "") COLLATE \"C\", \(cursor.id))") }
-        case .lastPurchase:
+        case (.lastPurchase, _):
             sortKey = "coalesce(last_purchase_on, '-infinity'::date)::text"
             order = "coalesce(last_purchase_on, '-infinity'::date) DESC, id DESC"
             if let cursor = query.cursor {
                 conditions.append("(coalesce(last_purchase_on, '-infinity'::date), id) < (\(cursor.key ?? "")::date, \(cursor.id))")
             }
-        case .relevance where tier == .wholeWords:
-            sortKey = "\(wholeWordKey)::text"
+        case (.relevance, .same(let key)?):
+            // Every row of this part has the same relevance: id order, from an index.
+            sortKey = "\(key)::text"
             order = "id"
             if let cursor = query.cursor { conditions.append("id > \(cursor.id)") }
-        case .relevance:
-            // Validated by the routes: relevance needs q.
-            sortKey = "(\(fragment: rank ?? "0::real"))::text"
-            order = "\(fragment: rank ?? "0::real") DESC, id"
+        case (.relevance, .ranked(let rank)?):
+            sortKey = "(\(fragment: rank))::text"
+            order = "\(fragment: rank) DESC, id"
             if let cursor = query.cursor {
                 conditions.append("""
-                    (\(fragment: rank ?? "0::real") < \(cursor.key ?? "0")::real
-                     OR (\(fragment: rank ?? "0::real") = \(cursor.key ?? "0")::real AND id > \(cursor.id)))
+                    (\(fragment: rank) < \(cursor.key ?? "0")::float8
+                     OR (\(fragment: rank) = \(cursor.key ?? "0")::float8 AND id > \(cursor.id)))
                     """)
             }
         }
@@ -239,19 +188,61 @@ extension ClientRepository {
     }
 }
 
-/// What `q` is compared with: folded (lowercase, no accents) text, or for something that looks
-/// like a phone number, its digits in the stored form (`+33 6 12` finds `06 12 34 56 78`).
+/// What a search adds to a list statement.
+struct SearchClause {
+    var condition: PostgresQuery
+    /// How relevance orders it: nil for the other sort orders.
+    var relevance: Relevance?
+
+    enum Relevance {
+        /// The same for every row (the key of the cursor); rows in id order.
+        case same(String)
+        /// A float8 expression; rows by it, best first, then id.
+        case ranked(PostgresQuery)
+    }
+}
+
+/// The rows of a page as they are read, part after part, with their sort keys.
+struct ListedClients {
+    let sort: ClientListQuery.Sort
+    var clients: [Client] = []
+    var keys: [String?] = []
+
+    init(sort: ClientListQuery.Sort) { self.sort = sort }
+
+    var count: Int { clients.count }
+
+    mutating func read(_ rows: PostgresRows) throws {
+        for row in rows {
+            clients.append(try Client(row: row))
+            keys.append(sort == .created ? nil : try row.decode(String?.self, at: row.columnCount - 1))
+        }
+    }
+
+    /// The page: `limit` rows, and a cursor when one more was read.
+    func page(limit: Int) -> ClientPage {
+        var items = clients
+        var next: String?
+        if items.count > limit {
+            items.removeSubrange(limit...)
+            let last = limit - 1
+            next = ClientCursor(sort: sort, key: keys[last] ?? (sort == .created ? nil : ""), id: items[last].id).encoded()
+        }
+        return ClientPage(items: items, nextCursor: next)
+    }
+}
+
+/// What `q` is compared with: the folded (lowercase, no accents) words of names, legal names
+/// and emails, or for something that looks like a phone number, its digits in the stored form
+/// (`+33 6 12` finds `06 12 34 56 78`).
 struct ClientSearchTerm {
-    let folded: PostgresQuery
-    /// The same, with LIKE's wildcards escaped, for a substring match.
-    let foldedPattern: PostgresQuery
+    /// The digits of a phone-like term; nil for words.
+    let phoneDigits: String?
     /// The whole-word match (an index of tenant migration 0015): every word of the folded
-    /// term among the words of `search_text`; for a phone, a stored phone starting with its digits.
+    /// term among the client's `search_words`; for a phone, a stored phone starting with its digits.
     let wholeWords: PostgresQuery
-    /// The other matches: a close spelling (pg_trgm word similarity) or a substring; for a
-    /// phone, a substring only (a number that merely looks like another is not a match, and
-    /// ranking digits' trigrams took 100 ms at a million clients).
-    let nearMatches: PostgresQuery
+
+    var isPhone: Bool { phoneDigits != nil }
 
     init(_ text: String) {
         let phoneLike = text.allSatisfy { $0.isASCIIDigit || " +.-()".contains($0) } && text.contains(where: \.isASCIIDigit)
@@ -259,25 +250,34 @@ struct ClientSearchTerm {
             let digits = text.hasPrefix("+33") || text.hasPrefix("0033")
                 ? "0" + text.filter(\.isASCIIDigit).dropFirst(text.hasPrefix("+") ? 2 : 4).drop { $0 == "0" }
                 : text.filter(\.isASCIIDigit)
-            folded = "\(digits)"
-            foldedPattern = "\(digits)"
+            phoneDigits = digits
             wholeWords = "phone_normalised LIKE \(digits + "%")"
-            nearMatches = "search_text LIKE '%' || \(fragment: foldedPattern) || '%'"
         } else {
-            let escaped = text.replacingOccurrences(of: "\\", with: "\\\\")
-                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-            folded = "extensions.fold(\(text))"
-            foldedPattern = "extensions.fold(\(escaped))"
+            phoneDigits = nil
             // A term whose letters all fold away (no a-z or 0-9 left) has no words: no match here.
             let words: PostgresQuery = "array_remove(regexp_split_to_array(extensions.fold(\(text)), '[^a-z0-9]+'), '')"
-            wholeWords = """
-                (cardinality(\(fragment: words)) > 0 AND search_words @> \(fragment: words))
-                """
-            nearMatches = """
-                \(fragment: folded) OPERATOR(extensions.<%) search_text
-                OR search_text LIKE '%' || \(fragment: foldedPattern) || '%'
-                """
+            wholeWords = "(cardinality(\(fragment: words)) > 0 AND search_words @> \(fragment: words))"
         }
+    }
+
+    /// A phone holding the digits anywhere, ranked by how much of it they cover. Not by
+    /// similarity: a number that merely looks like another is not a match, and ranking digits'
+    /// trigrams took 100 ms at a million clients.
+    var phoneNearMatches: SearchClause? {
+        phoneDigits.map { digits in
+            SearchClause(
+                condition: "search_text LIKE \("%" + digits + "%") AND NOT coalesce(\(fragment: wholeWords), false)",
+                relevance: .ranked("extensions.word_similarity(\(digits), search_text)::float8"))
+        }
+    }
+
+    /// Any match, whole words or near ones, for the sort orders other than relevance.
+    func anyMatch(_ spellings: SearchSpellings?) -> PostgresQuery {
+        if let digits = phoneDigits {
+            return "(\(fragment: wholeWords) OR search_text LIKE \("%" + digits + "%"))"
+        }
+        guard let spellings, spellings.canMatch else { return wholeWords }
+        return "(\(fragment: wholeWords) OR (\(fragment: spellings.condition)))"
     }
 
     /// At least 3 letters or digits: shorter terms match too much to be a search.

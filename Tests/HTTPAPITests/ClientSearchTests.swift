@@ -152,6 +152,75 @@ struct ClientSearchTests {
         }
     }
 
+    /// The words of the tenant's lexicon (tenant migration 0016), as the database holds them.
+    func lexicon(_ words: [String]) async throws -> Set<String> {
+        Set(try await harness.sql(["SELECT word FROM search_lexicon WHERE word = ANY (\(words))"])[0].map { try $0.decode(String.self, at: 0) })
+    }
+
+    @Test("typos and parts of words are looked up among the tenant's words: a new name is found at once, a changed or erased one is gone, a shared one stays")
+    func lexiconFollowsTheClients() async throws {
+        let key = harness.keyA
+        try await harness.test { client in
+            let named = try await seed(client, key: key, [
+                #"{"kind": "individual", "first_name": "Zébulon", "last_name": "Quintard", "email": "zq75@example.fr"}"#,
+                #"{"kind": "individual", "first_name": "Zébulon", "last_name": "Marchetti"}"#,
+            ])
+            let (quintard, marchetti) = (named["Quintard"]!, named["Marchetti"]!)
+            // Words of 3 letters or more without digits; phones and numbered local parts are typed whole.
+            #expect(try await lexicon(["zebulon", "quintard", "marchetti", "zq75", "example"]) == ["zebulon", "quintard", "marchetti", "example"])
+            #expect(try await ids(client, key: key, "/v1/clients?q=quintar") == [quintard])  // a part
+            #expect(try await ids(client, key: key, "/v1/clients?q=kintard") == [quintard])  // a typo
+            #expect(try await ids(client, key: key, "/v1/clients?q=zq75") == [quintard])
+            #expect(Set(try await ids(client, key: key, "/v1/clients?q=zebulom&sort=name")) == [quintard, marchetti])
+
+            let renamed = try await client.call(.patch, "/v1/clients/\(quintard)", key: key, json: #"{"last_name": "Quintana"}"#)
+            #expect(renamed.status == .ok, "\(renamed.text)")
+            #expect(try await lexicon(["quintard", "quintana", "zebulon"]) == ["quintana", "zebulon"])
+            #expect(try await ids(client, key: key, "/v1/clients?q=kintard").isEmpty)
+            #expect(try await ids(client, key: key, "/v1/clients?q=quintanna") == [quintard])
+
+            // Erasing one Zébulon leaves the word to the other; his own name leaves with him.
+            #expect(try await client.call(.post, "/v1/clients/\(marchetti)/erase", key: key).status == .ok)
+            #expect(try await lexicon(["zebulon", "marchetti"]) == ["zebulon"])
+            #expect(try await ids(client, key: key, "/v1/clients?q=zebulom") == [quintard])
+            #expect(try await ids(client, key: key, "/v1/clients?q=marcheti").isEmpty)
+
+            // A deleted client takes its words along.
+            #expect(try await client.call(.delete, "/v1/clients/\(quintard)", key: key).status == .noContent)
+            #expect(try await lexicon(["zebulon", "quintana", "example"]).isEmpty)
+        }
+    }
+
+    @Test("several words: each must come close to a word of the same client; the closest first; pages cross")
+    func severalWords() async throws {
+        let (key, keyB) = (harness.keyA, harness.keyB)
+        try await harness.test { client in
+            let named = try await seed(client, key: key, [
+                #"{"kind": "individual", "first_name": "Hélène", "last_name": "Guérin"}"#,
+                #"{"kind": "individual", "first_name": "Hélène", "last_name": "Garnier"}"#,
+                #"{"kind": "individual", "first_name": "Héloïse", "last_name": "Guérineau"}"#,
+                #"{"kind": "individual", "first_name": "Marc", "last_name": "Guérin-Roux", "email": "marc@example.fr"}"#,
+            ])
+            // No client holds "guerrin": every match is a near one, and only Guérin holds both.
+            #expect(try await ids(client, key: key, "/v1/clients?q=helene%20guerrin") == [named["Guérin"]!])
+            // "hel" is part of Hélène and of Héloïse; Hélène Guérin holds the closer words.
+            let both = try await ids(client, key: key, "/v1/clients?q=hel%20guerin")
+            #expect(both == [named["Guérin"]!, named["Guérineau"]!])
+            var paged: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await client.call(.get, "/v1/clients?q=hel%20guerin&limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""), key: key)
+                #expect(page.status == .ok, "\(page.text)")
+                paged += (page.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                cursor = page.json["next_cursor"] as? String
+            } while cursor != nil && paged.count <= 4
+            #expect(paged == both)
+            // A word of two letters or with digits must be whole: "he" is nobody's word.
+            #expect(try await ids(client, key: key, "/v1/clients?q=he%20guerin").isEmpty)
+            #expect(try await ids(client, key: keyB, "/v1/clients?q=helene%20guerrin").isEmpty)
+        }
+    }
+
     @Test("every sort order pages through every client once, stably; a cursor from one sort is refused by another")
     func sortsAndCursors() async throws {
         let (key, database, directory) = (harness.keyA, harness.database, harness.directory)
@@ -225,6 +294,9 @@ struct ClientSearchTests {
         var search = ClientListQuery()
         search.search = "riviere"
         search.sort = .relevance
+        #expect(try await repository.list(search, as: agent).items.map(\.id) == [mine.id])
+        #expect(try await repository.list(search, as: owner).items.count == 2)
+        search.search = "rivierre"  // a typo: both are near matches, the agent sees one
         #expect(try await repository.list(search, as: agent).items.map(\.id) == [mine.id])
         #expect(try await repository.list(search, as: owner).items.count == 2)
         var byName = ClientListQuery()
