@@ -259,6 +259,9 @@ DO $$ DECLARE r record; BEGIN
     FOR r IN SELECT definition FROM saved_indexes LOOP EXECUTE r.definition; END LOOP;
 END $$;
 
+-- The search lexicon is kept by triggers, which were off: fill it as tenant migration 0016 does.
+SELECT search_lexicon_add(ARRAY(SELECT DISTINCT unnest(search_words) FROM clients));
+
 SELECT (SELECT count(*) FROM clients) AS clients, (SELECT count(*) FROM purchases) AS purchases,
        (SELECT count(*) FROM interactions) AS interactions, (SELECT count(*) FROM complaints) AS complaints,
        (SELECT count(*) FROM payments) AS payments;
