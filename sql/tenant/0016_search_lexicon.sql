@@ -32,7 +32,11 @@ $$;
 -- dates, revision, category).
 CREATE FUNCTION clients_lexicon_inserted() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-    PERFORM search_lexicon_add(ARRAY(SELECT unnest(n.search_words) FROM new_rows n));
+    -- search_lexicon_add's query, on the rows themselves: no array of every word is built.
+    INSERT INTO search_lexicon (word)
+    SELECT d.w FROM (SELECT DISTINCT w FROM new_rows n, unnest(n.search_words) AS w) d
+    WHERE d.w ~ '^[a-z]{3,}$' AND NOT EXISTS (SELECT 1 FROM search_lexicon l WHERE l.word = d.w)
+    ORDER BY d.w;
     RETURN NULL;
 END $$;
 CREATE TRIGGER clients_lexicon_insert AFTER INSERT ON clients
