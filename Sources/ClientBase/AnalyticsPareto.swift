@@ -31,34 +31,51 @@ extension Analytics {
                 FROM purchases p CROSS JOIN period CROSS JOIN settings s
                 WHERE p.purchased_on BETWEEN period.from_on AND period.to_on
                 GROUP BY p.buyer_id
+                -- In buyer order, the (buyer_id, purchased_on) index feeds a streaming aggregate:
+                -- 0.45 s for 477,000 clients, against 1.4 s to hash as many numeric sums.
+                ORDER BY p.buyer_id
             ), measures AS (
-                -- Ranked and summed as float8, many times faster than numeric over a million
-                -- clients; shares are rounded to 4 decimals, money totals come from per_client.
-                SELECT 'revenue' AS measure, client_id, revenue::float8 AS value FROM per_client WHERE revenue > 0
+                -- Measure 1 is revenue, 2 margin. Ranked and summed as float8, many times faster
+                -- than numeric over a million clients; shares are rounded to 4 decimals, money
+                -- totals come from per_client.
+                SELECT 1 AS measure, client_id, revenue::float8 AS value FROM per_client WHERE revenue > 0
                 UNION ALL
-                SELECT 'margin', client_id, margin::float8 FROM per_client WHERE margin > 0
+                SELECT 2, client_id, margin::float8 FROM per_client WHERE margin > 0
             ), ranked AS (
-                SELECT measure, client_id, value,
-                       row_number() OVER (PARTITION BY measure ORDER BY value, client_id) AS rank_up,
-                       sum(value) OVER (PARTITION BY measure ORDER BY value, client_id) AS cum_up
+                -- Equal totals may come in any order: the sum up to a rank, and Σ i·x_i, are the same.
+                SELECT measure, client_id, value, row_number() OVER w AS rank_up, sum(value) OVER w AS cum_up
                 FROM measures
+                WINDOW w AS (PARTITION BY measure ORDER BY value ROWS UNBOUNDED PRECEDING)
+            ), sums AS (
+                SELECT measure, count(*) AS n, sum(value) AS total, sum(rank_up * value) AS weighted, max(value) AS largest
+                FROM ranked GROUP BY measure
             ), totals AS (
-                SELECT m.measure, count(r.client_id) AS n, coalesce(sum(r.value), 0) AS total,
-                       coalesce(sum(r.rank_up * r.value), 0) AS weighted,
-                       CASE m.measure WHEN 'revenue' THEN (SELECT sum(revenue) FROM per_client WHERE revenue > 0)
+                SELECT m.measure, m.name, coalesce(x.n, 0) AS n, coalesce(x.total, 0) AS total,
+                       coalesce(x.weighted, 0) AS weighted, x.largest,
+                       CASE m.measure WHEN 1 THEN (SELECT sum(revenue) FROM per_client WHERE revenue > 0)
                                       ELSE (SELECT sum(margin) FROM per_client WHERE margin > 0) END AS exact_total
-                FROM (VALUES ('revenue'), ('margin')) AS m (measure) LEFT JOIN ranked r USING (measure)
-                GROUP BY m.measure
+                FROM (VALUES (1, 'revenue'), (2, 'margin')) AS m (measure, name) LEFT JOIN sums x USING (measure)
             ), points AS (
-                SELECT t.measure, k, k::numeric / \(steps) AS p FROM totals t CROSS JOIN generate_series(0, \(steps)) AS k
+                SELECT t.measure, k, k::numeric / \(steps) AS p, floor(k::numeric / \(steps) * t.n)::bigint AS below
+                FROM totals t CROSS JOIN generate_series(0, \(steps)) AS k
                 UNION ALL
-                SELECT t.measure, -1, 0.8 FROM totals t
+                SELECT t.measure, -1, 0.8, floor(0.8 * t.n)::bigint FROM totals t
+            ), at_points AS (
+                -- One pass over the ranks for every point: the rank just below p·n and the next.
+                SELECT r.measure, r.rank_up, r.value, r.cum_up FROM ranked r
+                WHERE (r.measure, r.rank_up) IN (SELECT measure, below FROM points UNION SELECT measure, below + 1 FROM points)
             ), lorenz AS (
                 SELECT pt.measure, pt.k, pt.p,
-                       (coalesce(a.cum_up, 0) + (pt.p * t.n - floor(pt.p * t.n))::float8 * coalesce(b.value, 0)) / nullif(t.total, 0) AS share
+                       (coalesce(a.cum_up, 0) + (pt.p * t.n - pt.below)::float8 * coalesce(b.value, 0)) / nullif(t.total, 0) AS share
                 FROM points pt JOIN totals t USING (measure)
-                LEFT JOIN ranked a ON a.measure = pt.measure AND a.rank_up = floor(pt.p * t.n)
-                LEFT JOIN ranked b ON b.measure = pt.measure AND b.rank_up = floor(pt.p * t.n) + 1
+                LEFT JOIN at_points a ON a.measure = pt.measure AND a.rank_up = pt.below
+                LEFT JOIN at_points b ON b.measure = pt.measure AND b.rank_up = pt.below + 1
+            ), eighty AS (
+                -- The biggest clients reaching 80%: every rank whose smaller totals stay within 20%.
+                SELECT r.measure, min(t.n - r.rank_up + 1) AS clients
+                FROM ranked r JOIN totals t USING (measure)
+                WHERE t.total - r.cum_up + r.value >= 0.8 * t.total
+                GROUP BY r.measure
             ), heavy AS (
                 SELECT r.measure, json_agg(json_build_object(
                            'client_id', r.client_id, 'name', \(unescaped: AnalyticsSQL.clientName),
@@ -68,13 +85,12 @@ extension Analytics {
                 WHERE r.value / t.total > s.pareto_warning_share
                 GROUP BY r.measure
             ), summary AS (
-                SELECT t.measure, json_build_object(
+                SELECT t.name, json_build_object(
                     'total', round(coalesce(t.exact_total, 0), 2)::text,
                     'clients', t.n,
                     'top_20_percent_share', (SELECT round((1 - l.share)::numeric, 4) FROM lorenz l WHERE l.measure = t.measure AND l.k = -1),
-                    'clients_share_for_80_percent', (SELECT round(min(t.n - r.rank_up + 1)::numeric / t.n, 4) FROM ranked r
-                                                     WHERE r.measure = t.measure AND t.total - r.cum_up + r.value >= 0.8 * t.total),
-                    'largest_client_share', (SELECT round((max(r.value) / t.total)::numeric, 4) FROM ranked r WHERE r.measure = t.measure),
+                    'clients_share_for_80_percent', (SELECT round(e.clients::numeric / t.n, 4) FROM eighty e WHERE e.measure = t.measure),
+                    'largest_client_share', round((t.largest / nullif(t.total, 0))::numeric, 4),
                     'gini', CASE WHEN t.n > 0 THEN round((2 * t.weighted / (t.n * t.total) - (t.n + 1)::float8 / t.n)::numeric, 4) END,
                     'lorenz', (SELECT json_agg(json_build_object('clients_share', round(l.p, 4), 'share', round(coalesce(l.share, 0)::numeric, 4))
                                                ORDER BY l.k)
@@ -87,8 +103,8 @@ extension Analytics {
                 'from', period.from_on, 'to', period.to_on,
                 'warning_share', round(s.pareto_warning_share, 4),
                 'warning', EXISTS (SELECT 1 FROM heavy),
-                'revenue', (SELECT report FROM summary WHERE measure = 'revenue'),
-                'margin', (SELECT report FROM summary WHERE measure = 'margin'))::text
+                'revenue', (SELECT report FROM summary WHERE name = 'revenue'),
+                'margin', (SELECT report FROM summary WHERE name = 'margin'))::text
             FROM period CROSS JOIN settings s
             """, as: actor)
     }
