@@ -270,21 +270,21 @@ struct ClientSearchTerm {
         }
     }
 
-    /// A phone holding the digits anywhere, ranked by how much of it they cover. Not by
-    /// similarity: a number that merely looks like another is not a match, and ranking digits'
-    /// trigrams took 100 ms at a million clients.
+    /// A phone holding the digits anywhere (a trigram index of tenant migration 0018), ranked by
+    /// how much of it they cover. Not by similarity: a number that merely looks like another is
+    /// not a match, and ranking digits' trigrams took 100 ms at a million clients.
     var phoneNearMatches: SearchClause? {
         phoneDigits.map { digits in
             SearchClause(
-                condition: "search_text LIKE \("%" + digits + "%") AND NOT coalesce(\(fragment: wholeWords), false)",
-                relevance: .ranked("extensions.word_similarity(\(digits), search_text)::float8"))
+                condition: "phone_normalised LIKE \("%" + digits + "%") AND NOT coalesce(\(fragment: wholeWords), false)",
+                relevance: .ranked("extensions.word_similarity(\(digits), phone_normalised)::float8"))
         }
     }
 
     /// Any match, whole words or near ones, for the sort orders other than relevance.
     func anyMatch(_ spellings: SearchSpellings?) -> PostgresQuery {
         if let digits = phoneDigits {
-            return "(\(fragment: wholeWords) OR search_text LIKE \("%" + digits + "%"))"
+            return "(\(fragment: wholeWords) OR phone_normalised LIKE \("%" + digits + "%"))"
         }
         guard let spellings, spellings.canMatch else { return wholeWords }
         return "(\(fragment: wholeWords) OR (\(fragment: spellings.condition)))"
