@@ -191,6 +191,31 @@ struct ClientSearchTests {
         }
     }
 
+    @Test("one word: the closest spellings first, each spelling's clients in creation order; a page may end inside a spelling")
+    func oneWordBySpelling() async throws {
+        let key = harness.keyA
+        try await harness.test { client in
+            var created: [String] = []
+            // "martine" is nobody's word: martineau and martinez are as close (0.875), martin less (0.75).
+            for name in ["Martin", "Martineau", "Martinez", "Martineau"] {
+                let response = try await client.call(.post, "/v1/clients?allow_duplicate=true", key: key,
+                                                     json: #"{"kind": "individual", "last_name": "\#(name)"}"#)
+                created.append(try #require(response.json["id"] as? String))
+            }
+            let expected = [created[1], created[2], created[3], created[0]]
+            #expect(try await ids(client, key: key, "/v1/clients?q=martine") == expected)
+            var paged: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await client.call(.get, "/v1/clients?q=martine&limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""), key: key)
+                #expect(page.status == .ok, "\(page.text)")
+                paged += (page.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                cursor = page.json["next_cursor"] as? String
+            } while cursor != nil && paged.count <= 5
+            #expect(paged == expected)
+        }
+    }
+
     @Test("several words: each must come close to a word of the same client; the closest first; pages cross")
     func severalWords() async throws {
         let (key, keyB) = (harness.keyA, harness.keyB)
