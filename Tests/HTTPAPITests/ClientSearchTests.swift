@@ -29,6 +29,19 @@ struct ClientSearchTests {
         return ids
     }
 
+    /// Every id of a list, page after page of `limit`, following `next_cursor` (at most `maximum` ids).
+    func pagedIDs(_ client: any TestClientProtocol, key: String, _ path: String, limit: Int, maximum: Int = 10) async throws -> [String] {
+        var ids: [String] = []
+        var cursor: String?
+        repeat {
+            let page = try await client.call(.get, "\(path)&limit=\(limit)" + (cursor.map { "&cursor=\($0)" } ?? ""), key: key)
+            #expect(page.status == .ok, "\(path): \(page.text)")
+            ids += (page.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            cursor = page.json["next_cursor"] as? String
+        } while cursor != nil && ids.count <= maximum
+        return ids
+    }
+
     func ids(_ client: any TestClientProtocol, key: String, _ path: String) async throws -> [String] {
         let response = try await client.call(.get, path, key: key)
         #expect(response.status == .ok, "\(path): \(response.text)")
@@ -126,16 +139,7 @@ struct ClientSearchTests {
             #expect(try await ids(client, key: key, "/v1/clients?q=DUPONT&sort=name").count == 5)
 
             // Pages of two: the second page holds the last whole-word match and the first near one.
-            var paged: [String] = []
-            var cursor: String?
-            repeat {
-                let path = "/v1/clients?q=dupont&limit=2" + (cursor.map { "&cursor=\($0)" } ?? "")
-                let page = try await client.call(.get, path, key: key)
-                #expect(page.status == .ok, "\(path): \(page.text)")
-                paged += (page.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
-                cursor = page.json["next_cursor"] as? String
-            } while cursor != nil && paged.count <= 6
-            #expect(paged == all)
+            #expect(try await pagedIDs(client, key: key, "/v1/clients?q=dupont", limit: 2) == all)
 
             // Two words: both must be whole words of one client.
             #expect(try await ids(client, key: key, "/v1/clients?q=anne%20dupont").first == anne)
@@ -204,15 +208,7 @@ struct ClientSearchTests {
             }
             let expected = [created[1], created[2], created[3], created[0]]
             #expect(try await ids(client, key: key, "/v1/clients?q=martine") == expected)
-            var paged: [String] = []
-            var cursor: String?
-            repeat {
-                let page = try await client.call(.get, "/v1/clients?q=martine&limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""), key: key)
-                #expect(page.status == .ok, "\(page.text)")
-                paged += (page.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
-                cursor = page.json["next_cursor"] as? String
-            } while cursor != nil && paged.count <= 5
-            #expect(paged == expected)
+            #expect(try await pagedIDs(client, key: key, "/v1/clients?q=martine", limit: 1) == expected)
         }
     }
 
@@ -231,15 +227,7 @@ struct ClientSearchTests {
             // "hel" is part of Hélène and of Héloïse; Hélène Guérin holds the closer words.
             let both = try await ids(client, key: key, "/v1/clients?q=hel%20guerin")
             #expect(both == [named["Guérin"]!, named["Guérineau"]!])
-            var paged: [String] = []
-            var cursor: String?
-            repeat {
-                let page = try await client.call(.get, "/v1/clients?q=hel%20guerin&limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""), key: key)
-                #expect(page.status == .ok, "\(page.text)")
-                paged += (page.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
-                cursor = page.json["next_cursor"] as? String
-            } while cursor != nil && paged.count <= 4
-            #expect(paged == both)
+            #expect(try await pagedIDs(client, key: key, "/v1/clients?q=hel%20guerin", limit: 1) == both)
             // A word of two letters or with digits must be whole: "he" is nobody's word.
             #expect(try await ids(client, key: key, "/v1/clients?q=he%20guerin").isEmpty)
             #expect(try await ids(client, key: keyB, "/v1/clients?q=helene%20guerrin").isEmpty)
