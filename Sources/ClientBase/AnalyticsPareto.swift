@@ -52,9 +52,10 @@ extension Analytics {
             ), totals AS (
                 SELECT m.measure, m.name, coalesce(x.n, 0) AS n, coalesce(x.total, 0) AS total,
                        coalesce(x.weighted, 0) AS weighted, x.largest,
-                       CASE m.measure WHEN 1 THEN (SELECT sum(revenue) FROM per_client WHERE revenue > 0)
-                                      ELSE (SELECT sum(margin) FROM per_client WHERE margin > 0) END AS exact_total
+                       CASE m.measure WHEN 1 THEN e.revenue ELSE e.margin END AS exact_total
                 FROM (VALUES (1, 'revenue'), (2, 'margin')) AS m (measure, name) LEFT JOIN sums x USING (measure)
+                CROSS JOIN (SELECT sum(revenue) FILTER (WHERE revenue > 0) AS revenue,
+                                   sum(margin) FILTER (WHERE margin > 0) AS margin FROM per_client) AS e
             ), points AS (
                 SELECT t.measure, k, k::numeric / \(steps) AS p, floor(k::numeric / \(steps) * t.n)::bigint AS below
                 FROM totals t CROSS JOIN generate_series(0, \(steps)) AS k
@@ -81,8 +82,13 @@ extension Analytics {
                            'client_id', r.client_id, 'name', \(unescaped: AnalyticsSQL.clientName),
                            'amount', round(r.value::numeric, 2)::text, 'share', round((r.value / t.total)::numeric, 4))
                        ORDER BY r.value DESC, r.client_id) AS clients
-                FROM ranked r JOIN totals t USING (measure) JOIN clients c ON c.id = r.client_id CROSS JOIN settings s
-                WHERE r.value / t.total > s.pareto_warning_share
+                -- From the clients' sums (half the rows of the ranks), each against its measure's threshold.
+                FROM (SELECT 1 AS measure, client_id, revenue::float8 AS value FROM per_client
+                      WHERE revenue::float8 > (SELECT s.pareto_warning_share * t.total FROM settings s, totals t WHERE t.measure = 1)
+                      UNION ALL
+                      SELECT 2, client_id, margin::float8 FROM per_client
+                      WHERE margin::float8 > (SELECT s.pareto_warning_share * t.total FROM settings s, totals t WHERE t.measure = 2)) AS r
+                JOIN totals t USING (measure) JOIN clients c ON c.id = r.client_id
                 GROUP BY r.measure
             ), summary AS (
                 SELECT t.name, json_build_object(
