@@ -47,11 +47,12 @@ extension ClientRepository {
         }
         if spellings == nil { spellings = try await self.spellings(of: text, as: actor) }
         guard let spellings, spellings.canMatch else { return }
-        let wholeWordMatch: PostgresQuery = "coalesce(\(fragment: term.wholeWords), false)"
 
         if spellings.words.count > 1 {
             rest.limit = query.limit - page.count
-            let clause = SearchClause(condition: "\(fragment: spellings.condition) AND NOT \(fragment: wholeWordMatch)", relevance: .ranked(spellings.rank))
+            let clause = SearchClause(
+                condition: "\(fragment: spellings.condition) AND NOT coalesce(\(fragment: term.wholeWords), false)",
+                relevance: .ranked(spellings.rank))
             try page.read(try await database.tenantTransaction(actor.scope, [Self.listStatement(rest, access: actor.access, search: clause)])[0])
             return
         }

@@ -4,8 +4,8 @@ import Postgres
 /// the word itself, a close spelling (pg_trgm word similarity), or a longer word holding it.
 /// A search looks these words up first, then reads the clients holding them from the
 /// `search_words` index, instead of scoring every client that shares trigrams with `q`.
-struct SearchSpellings: Sendable, Equatable {
-    struct Spelling: Sendable, Equatable {
+struct SearchSpellings: Sendable {
+    struct Spelling: Sendable {
         var word: String
         /// 1 for the word itself; else its word similarity to the word of `q` (0.5 to 1).
         var similarity: Double
@@ -15,10 +15,6 @@ struct SearchSpellings: Sendable, Equatable {
     /// A word of fewer than 3 letters or holding a digit stands for itself only; a longer one
     /// that no lexicon word comes close to has none (then nothing but whole words matches).
     var words: [(word: String, spellings: [Spelling])]
-
-    static func == (lhs: SearchSpellings, rhs: SearchSpellings) -> Bool {
-        lhs.words.map(\.word) == rhs.words.map(\.word) && lhs.words.map(\.spellings) == rhs.words.map(\.spellings)
-    }
 
     /// At most this many lexicon words stand for one word of `q`: a prefix such as `mar` holds
     /// in hundreds of names, and each one more is another set of clients to read.
@@ -41,10 +37,6 @@ struct SearchSpellings: Sendable, Equatable {
         ) l ON true
         ORDER BY q.i, l.similarity DESC, length(l.word), l.word
         """
-    }
-
-    init(words: [(word: String, spellings: [Spelling])]) {
-        self.words = words
     }
 
     init(rows: PostgresRows) throws {
