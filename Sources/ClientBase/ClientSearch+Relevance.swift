@@ -50,9 +50,7 @@ extension ClientRepository {
 
         if spellings.words.count > 1 {
             rest.limit = query.limit - page.count
-            let clause = SearchClause(
-                condition: "\(fragment: spellings.condition) AND NOT coalesce(\(fragment: term.wholeWords), false)",
-                relevance: .ranked(spellings.rank))
+            let clause = SearchClause(condition: term.nearOnly(spellings.condition), relevance: .ranked(spellings.rank))
             try page.read(try await database.tenantTransaction(actor.scope, [Self.listStatement(rest, access: actor.access, search: clause)])[0])
             return
         }

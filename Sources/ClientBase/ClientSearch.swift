@@ -270,24 +270,32 @@ struct ClientSearchTerm {
         }
     }
 
-    /// A phone holding the digits anywhere (a trigram index of tenant migration 0018), ranked by
-    /// how much of it they cover. Not by similarity: a number that merely looks like another is
-    /// not a match, and ranking digits' trigrams took 100 ms at a million clients.
+    /// What matches beyond whole words: a phone holding the digits anywhere (a trigram index of
+    /// tenant migration 0018), or a client holding a close spelling of every word of `q`; nil
+    /// when nothing can.
+    func nearMatches(_ spellings: SearchSpellings?) -> PostgresQuery? {
+        if let digits = phoneDigits { return "phone_normalised LIKE \("%" + digits + "%")" }
+        guard let spellings, spellings.canMatch else { return nil }
+        return spellings.condition
+    }
+
+    /// The second part of a relevance search: near matches that are not whole-word ones.
+    func nearOnly(_ nearMatches: PostgresQuery) -> PostgresQuery {
+        "\(fragment: nearMatches) AND NOT coalesce(\(fragment: wholeWords), false)"
+    }
+
+    /// A phone's near matches, ranked by how much of the number the digits cover. Not by
+    /// similarity: a number that merely looks like another is not a match, and ranking digits'
+    /// trigrams took 100 ms at a million clients.
     var phoneNearMatches: SearchClause? {
-        phoneDigits.map { digits in
-            SearchClause(
-                condition: "phone_normalised LIKE \("%" + digits + "%") AND NOT coalesce(\(fragment: wholeWords), false)",
-                relevance: .ranked("extensions.word_similarity(\(digits), phone_normalised)::float8"))
-        }
+        guard let digits = phoneDigits, let near = nearMatches(nil) else { return nil }
+        return SearchClause(condition: nearOnly(near), relevance: .ranked("extensions.word_similarity(\(digits), phone_normalised)::float8"))
     }
 
     /// Any match, whole words or near ones, for the sort orders other than relevance.
     func anyMatch(_ spellings: SearchSpellings?) -> PostgresQuery {
-        if let digits = phoneDigits {
-            return "(\(fragment: wholeWords) OR phone_normalised LIKE \("%" + digits + "%"))"
-        }
-        guard let spellings, spellings.canMatch else { return wholeWords }
-        return "(\(fragment: wholeWords) OR (\(fragment: spellings.condition)))"
+        guard let near = nearMatches(spellings) else { return wholeWords }
+        return "(\(fragment: wholeWords) OR (\(fragment: near)))"
     }
 
     /// At least 3 letters or digits: shorter terms match too much to be a search.
