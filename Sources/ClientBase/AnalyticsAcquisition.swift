@@ -33,7 +33,7 @@ extension Analytics {
                 WHERE c.first_purchase_on <= period.to_on AND (period.from_on IS NULL OR c.first_purchase_on >= period.from_on)
             ), margins AS (
                 SELECT p.buyer_id, sum(\(unescaped: AnalyticsSQL.margin)) AS margin
-                FROM \(fragment: buyers) CROSS JOIN period CROSS JOIN settings s
+                FROM \(fragment: buyers) CROSS JOIN period
                 WHERE p.purchased_on <= period.to_on
                 GROUP BY p.buyer_id
                 ORDER BY p.buyer_id

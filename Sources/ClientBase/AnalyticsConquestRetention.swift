@@ -18,25 +18,32 @@ extension Analytics {
     public func conquestRetention(_ period: AnalyticsPeriod, as actor: Actor) async throws -> AnalyticsReport {
         try await report("""
             WITH \(fragment: period.lastTwelveMonths), \(fragment: AnalyticsSQL.settings),
-            previous AS (
+            previous AS NOT MATERIALIZED (
                 SELECT (from_on - age((to_on + 1)::timestamp, from_on::timestamp))::date AS from_on, from_on - 1 AS to_on FROM period
             ), buyers AS (
-                SELECT p.buyer_id AS client_id, sum(p.amount) AS revenue, sum(\(unescaped: AnalyticsSQL.margin)) AS margin
-                FROM purchases p CROSS JOIN period CROSS JOIN settings s
-                WHERE p.purchased_on BETWEEN period.from_on AND period.to_on
-                GROUP BY p.buyer_id
+                -- Both periods in one pass over the purchases, in buyer order: a streaming aggregate.
+                -- (Each period hashed on its own, and then joined, took 2.6 s; this 1.5 s.)
+                SELECT p.buyer_id AS client_id,
+                       sum(p.amount) FILTER (WHERE p.purchased_on >= period.from_on) AS revenue,
+                       sum(\(unescaped: AnalyticsSQL.margin)) FILTER (WHERE p.purchased_on >= period.from_on) AS margin,
+                       bool_or(p.purchased_on >= period.from_on) AS buys, bool_or(p.purchased_on < period.from_on) AS bought_before
+                FROM purchases p CROSS JOIN period CROSS JOIN previous
+                WHERE p.purchased_on BETWEEN previous.from_on AND period.to_on
+                GROUP BY p.buyer_id ORDER BY p.buyer_id
             ), contacts AS (
                 SELECT i.client_id, count(*) AS contacts
                 FROM interactions i CROSS JOIN period WHERE \(unescaped: AnalyticsSQL.interactionInPeriod)
                 GROUP BY i.client_id
+            ), known_before AS (
+                -- Clients whose first purchase came before the period, from the index alone (tenant
+                -- migration 0019), where the first-purchase date of every client used to be hashed.
+                SELECT c.id FROM clients c CROSS JOIN period WHERE c.first_purchase_on < period.from_on
             ), classified AS (
-                SELECT CASE WHEN b.client_id IS NULL THEN 'not_buying'
-                            WHEN c.first_purchase_on IS NULL OR c.first_purchase_on >= period.from_on THEN 'new'
-                            ELSE 'existing' END AS segment,
+                SELECT CASE WHEN b.client_id IS NULL THEN 'not_buying' WHEN o.id IS NULL THEN 'new' ELSE 'existing' END AS segment,
                        coalesce(b.revenue, 0) AS revenue, coalesce(b.margin, 0) AS margin, coalesce(k.contacts, 0) AS contacts
-                FROM buyers b FULL JOIN contacts k ON k.client_id = b.client_id
-                JOIN clients c ON c.id = coalesce(b.client_id, k.client_id)
-                CROSS JOIN period
+                FROM (SELECT * FROM buyers WHERE buys) AS b
+                FULL JOIN contacts k ON k.client_id = b.client_id
+                LEFT JOIN known_before o ON o.id = b.client_id
             ), groups AS (
                 SELECT g.segment, g.position, count(x.segment) AS clients, coalesce(sum(x.revenue), 0) AS revenue,
                        coalesce(sum(x.margin), 0) AS margin, coalesce(sum(x.contacts), 0) AS contacts
@@ -44,10 +51,9 @@ extension Analytics {
                 LEFT JOIN classified x ON x.segment = g.segment
                 GROUP BY g.segment, g.position
             ), retention AS (
-                SELECT count(*) AS previous_clients, count(b.client_id) AS retained
-                FROM (SELECT DISTINCT p.buyer_id FROM purchases p CROSS JOIN previous
-                      WHERE p.purchased_on BETWEEN previous.from_on AND previous.to_on) AS q
-                LEFT JOIN buyers b ON b.client_id = q.buyer_id
+                SELECT count(*) FILTER (WHERE bought_before) AS previous_clients,
+                       count(*) FILTER (WHERE bought_before AND buys) AS retained
+                FROM buyers
             )
             SELECT json_build_object(
                 'from', period.from_on, 'to', period.to_on,

@@ -20,7 +20,7 @@ extension Analytics {
             events AS (
                 SELECT p.buyer_id AS client_id, p.amount AS revenue, \(unescaped: AnalyticsSQL.margin) AS margin,
                        0 AS complaints, 0 AS disputes, 0 AS minutes, 0 AS late, 0 AS failed, 0 AS contacts
-                FROM purchases p CROSS JOIN period CROSS JOIN settings s
+                FROM purchases p CROSS JOIN period
                 WHERE p.purchased_on BETWEEN period.from_on AND period.to_on
                 UNION ALL
                 SELECT m.client_id, 0, 0, 1, (m.status = 'disputed')::int, m.handling_minutes, 0, 0, 0

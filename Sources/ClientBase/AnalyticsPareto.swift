@@ -28,7 +28,7 @@ extension Analytics {
             WITH \(fragment: period.lastTwelveMonths), \(fragment: AnalyticsSQL.settings),
             per_client AS (
                 SELECT p.buyer_id AS client_id, sum(p.amount) AS revenue, sum(\(unescaped: AnalyticsSQL.margin)) AS margin
-                FROM purchases p CROSS JOIN period CROSS JOIN settings s
+                FROM purchases p CROSS JOIN period
                 WHERE p.purchased_on BETWEEN period.from_on AND period.to_on
                 GROUP BY p.buyer_id
                 -- In buyer order, the (buyer_id, purchased_on) index feeds a streaming aggregate:

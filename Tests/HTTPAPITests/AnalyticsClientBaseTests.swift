@@ -51,6 +51,26 @@ struct AnalyticsClientBaseTests {
         }
     }
 
+    @Test("a cohort of more than 63 years keeps every year it bought in, on both sides of the 63rd")
+    func seniorityOfAnOldCohort() async throws {
+        let key = harness.keyA
+        try await harness.test { client in
+            // The years bought within 63 of `to` are counted from bits of one number, older ones
+            // one by one: 1960 is on one side of that line, 1961 on the other.
+            let old = try await client.newClient(key: key)
+            for date in ["1958-06-01", "1960-12-31", "1961-01-01", "2024-01-01"] {
+                try await client.buy(old, key: key, amount: "10", on: date)
+            }
+            let report = try await client.report("/v1/analytics/seniority?to=2024-12-31", key: key)
+            let cohort = try #require(report.list("cohorts").first)
+            #expect(cohort.int("year") == 1958)
+            let retention = cohort.list("retention")
+            #expect(retention.count == 2024 - 1958 + 1)
+            let active = retention.filter { $0.int("active_clients") == 1 }.map { $0.int("year") }
+            #expect(active == [1958, 1960, 1961, 2024])
+        }
+    }
+
     @Test("cost per client by channel against the months of margin that pay it back")
     func acquisition() async throws {
         let key = harness.keyA
