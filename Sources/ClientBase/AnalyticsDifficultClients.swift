@@ -17,46 +17,60 @@ extension Analytics {
     public func difficultClients(_ period: AnalyticsPeriod, limit: Int, as actor: Actor) async throws -> AnalyticsReport {
         try await report("""
             WITH \(fragment: period.lastTwelveMonths), \(fragment: AnalyticsSQL.settings),
-            events AS (
-                SELECT p.buyer_id AS client_id, p.amount AS revenue, \(unescaped: AnalyticsSQL.margin) AS margin,
-                       0 AS complaints, 0 AS disputes, 0 AS minutes, 0 AS late, 0 AS failed, 0 AS contacts
+            bought AS (
+                -- Purchases apart, summed in buyer order (a streaming aggregate); hashed with the
+                -- other events, their numeric sums cost 1.5 s, against 0.5 s here.
+                SELECT p.buyer_id AS client_id, sum(p.amount) AS revenue, sum(\(unescaped: AnalyticsSQL.margin)) AS margin
                 FROM purchases p CROSS JOIN period
                 WHERE p.purchased_on BETWEEN period.from_on AND period.to_on
-                UNION ALL
-                SELECT m.client_id, 0, 0, 1, (m.status = 'disputed')::int, m.handling_minutes, 0, 0, 0
+                GROUP BY p.buyer_id ORDER BY p.buyer_id
+            ), events AS (
+                -- What an event is not counts as NULL, which an aggregate skips.
+                SELECT m.client_id, 1 AS complaints, (m.status = 'disputed')::int AS disputes, m.handling_minutes AS minutes,
+                       NULL::int AS late, NULL::int AS failed, NULL::int AS contacts
                 FROM complaints m CROSS JOIN period WHERE m.opened_on BETWEEN period.from_on AND period.to_on
                 UNION ALL
-                SELECT y.client_id, 0, 0, 0, 0, 0, 1, 0, 0
+                SELECT y.client_id, NULL, NULL, NULL, 1, NULL, NULL
                 FROM payments y CROSS JOIN period WHERE y.incident = 'late' AND y.due_on BETWEEN period.from_on AND period.to_on
                 UNION ALL
-                SELECT y.client_id, 0, 0, 0, 0, 0, 0, 1, 0
+                SELECT y.client_id, NULL, NULL, NULL, NULL, 1, NULL
                 FROM payments y CROSS JOIN period
                 WHERE y.incident IN ('rejected', 'litigation') AND y.incident_on BETWEEN period.from_on AND period.to_on
                 UNION ALL
-                SELECT i.client_id, 0, 0, 0, 0, 0, 0, 0, 1
+                SELECT i.client_id, NULL, NULL, NULL, NULL, NULL, 1
                 FROM interactions i CROSS JOIN period WHERE \(unescaped: AnalyticsSQL.interactionInPeriod)
-            ), per_client AS (
-                SELECT client_id, sum(revenue) AS revenue, sum(margin) AS margin, sum(complaints) AS complaints,
-                       sum(disputes) AS disputes, sum(minutes) AS minutes, sum(late) AS late, sum(failed) AS failed,
-                       sum(contacts) AS contacts
+            ), served AS (
+                SELECT client_id, count(complaints) AS complaints, coalesce(sum(disputes), 0) AS disputes,
+                       coalesce(sum(minutes), 0) AS minutes, count(late) AS late, count(failed) AS failed, count(contacts) AS contacts
                 FROM events GROUP BY client_id
+            ), per_client AS (
+                SELECT coalesce(b.client_id, e.client_id) AS client_id, coalesce(b.revenue, 0) AS revenue,
+                       coalesce(b.margin, 0) AS margin, coalesce(e.complaints, 0) AS complaints,
+                       coalesce(e.disputes, 0) AS disputes, coalesce(e.minutes, 0) AS minutes, coalesce(e.late, 0) AS late,
+                       coalesce(e.failed, 0) AS failed, coalesce(e.contacts, 0) AS contacts
+                FROM bought b FULL JOIN served e ON e.client_id = b.client_id
             ), costed AS (
                 SELECT pc.*, round(pc.complaints * s.cost_per_complaint + pc.disputes * s.cost_per_dispute
                            + pc.minutes / 60.0 * s.cost_per_handling_hour + pc.late * s.cost_per_late_payment
                            + pc.failed * s.cost_per_failed_payment + pc.contacts * s.cost_per_contact, 2) AS cost
                 FROM per_client pc CROSS JOIN settings s
+            ), totals AS (
+                SELECT count(*) AS clients, sum(revenue) AS revenue, sum(margin) AS margin, sum(cost) AS cost,
+                       sum(margin - cost) AS net, count(*) FILTER (WHERE margin - cost < 0) AS negative_clients,
+                       sum(margin - cost) FILTER (WHERE margin - cost < 0) AS negative_net
+                FROM costed
             ), negative AS (
                 SELECT * FROM costed WHERE margin - cost < 0 ORDER BY margin - cost, client_id LIMIT \(limit)
             )
             SELECT json_build_object(
                 'from', period.from_on, 'to', period.to_on,
-                'clients_served', (SELECT count(*) FROM costed),
-                'revenue', (SELECT round(coalesce(sum(revenue), 0), 2)::text FROM costed),
-                'margin', (SELECT round(coalesce(sum(margin), 0), 2)::text FROM costed),
-                'cost_to_serve', (SELECT round(coalesce(sum(cost), 0), 2)::text FROM costed),
-                'net_contribution', (SELECT round(coalesce(sum(margin - cost), 0), 2)::text FROM costed),
-                'negative_clients', (SELECT count(*) FROM costed WHERE margin - cost < 0),
-                'negative_contribution', (SELECT round(coalesce(sum(margin - cost), 0), 2)::text FROM costed WHERE margin - cost < 0),
+                'clients_served', t.clients,
+                'revenue', round(coalesce(t.revenue, 0), 2)::text,
+                'margin', round(coalesce(t.margin, 0), 2)::text,
+                'cost_to_serve', round(coalesce(t.cost, 0), 2)::text,
+                'net_contribution', round(coalesce(t.net, 0), 2)::text,
+                'negative_clients', t.negative_clients,
+                'negative_contribution', round(coalesce(t.negative_net, 0), 2)::text,
                 'clients', coalesce((SELECT json_agg(json_build_object(
                     'client_id', n.client_id, 'name', \(unescaped: AnalyticsSQL.clientName),
                     'revenue', round(n.revenue, 2)::text, 'margin', round(n.margin, 2)::text,
@@ -65,7 +79,7 @@ extension Analytics {
                     'cost_to_serve', n.cost::text, 'net_contribution', round(n.margin - n.cost, 2)::text)
                     ORDER BY n.margin - n.cost, n.client_id)
                     FROM negative n JOIN clients c ON c.id = n.client_id), '[]'))::text
-            FROM period
+            FROM period CROSS JOIN totals t
             """, as: actor)
     }
 }
