@@ -18,10 +18,16 @@ public struct Analytics: Sendable {
     }
 
     /// Runs a report's statement (which returns one row holding one JSON text).
-    func report(_ query: PostgresQuery, as actor: Actor) async throws -> AnalyticsReport {
+    ///
+    /// `hashAggregates: false` keeps the planner from hashing, for reports whose per-buyer sums
+    /// over a year it hashes (0.8 s for 477,000 numeric sums and counts, at a million clients)
+    /// where the `(buyer_id, purchased_on)` index would stream them in buyer order (0.4 s); its
+    /// estimates see no difference. The setting is local to the report's transaction.
+    func report(_ query: PostgresQuery, as actor: Actor, hashAggregates: Bool = true) async throws -> AnalyticsReport {
         try actor.require(.runAnalytics)
-        let rows = try await database.tenantTransaction(actor.scope, [query])
-        guard let row = rows[0].first else { throw PostgresError(.decoding, "an analytics report returned no row") }
+        let settings: [PostgresQuery] = hashAggregates ? [] : ["SET LOCAL enable_hashagg = off"]
+        let rows = try await database.tenantTransaction(actor.scope, settings + [query])
+        guard let row = rows.last?.first else { throw PostgresError(.decoding, "an analytics report returned no row") }
         return AnalyticsReport(json: try row.decode(String.self, at: 0))
     }
 }

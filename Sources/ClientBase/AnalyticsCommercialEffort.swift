@@ -37,7 +37,9 @@ extension Analytics {
                        (1 + least(y.years, st.loyalty_years)::numeric / st.loyalty_years) * b.potential AS weight,
                        CASE WHEN y.years < 1 THEN 'new' WHEN y.years < st.loyalty_years THEN 'established'
                             ELSE 'inner_circle' END AS tier
-                FROM buyers b JOIN clients c ON c.id = b.client_id CROSS JOIN period CROSS JOIN settings st
+                -- Every buyer has a first purchase; (first_purchase_on, id) come from the index alone.
+                FROM buyers b LEFT JOIN clients c ON c.id = b.client_id AND c.first_purchase_on IS NOT NULL
+                CROSS JOIN period CROSS JOIN settings st
                 CROSS JOIN LATERAL (SELECT greatest(0, coalesce(extract(year FROM age(period.to_on, c.first_purchase_on))::int, 0))
                                     AS years) AS y
             ), total AS (
@@ -75,6 +77,6 @@ extension Analytics {
                     'share', round(w.weight / (SELECT weight FROM total), 4))
                     ORDER BY w.weight DESC, w.client_id) FROM top w JOIN clients c ON c.id = w.client_id), '[]'))::text
             FROM period CROSS JOIN settings st
-            """, as: actor)
+            """, as: actor, hashAggregates: false)
     }
 }

@@ -44,12 +44,14 @@ extension Analytics {
                 LIMIT \(count)
             ), motivations AS (
                 SELECT DISTINCT ON (b.kind, b.age_band, b.category, b.spend_band) b.kind, b.age_band, b.category, b.spend_band, v AS value
-                FROM banded b JOIN groups USING (kind, age_band, category, spend_band) CROSS JOIN unnest(b.motivations) AS v
+                FROM (SELECT * FROM banded WHERE cardinality(motivations) > 0) AS b
+                JOIN groups USING (kind, age_band, category, spend_band) CROSS JOIN unnest(b.motivations) AS v
                 GROUP BY b.kind, b.age_band, b.category, b.spend_band, v
                 ORDER BY b.kind, b.age_band, b.category, b.spend_band, count(*) DESC, v
             ), needs AS (
                 SELECT DISTINCT ON (b.kind, b.age_band, b.category, b.spend_band) b.kind, b.age_band, b.category, b.spend_band, v AS value
-                FROM banded b JOIN groups USING (kind, age_band, category, spend_band) CROSS JOIN unnest(b.needs) AS v
+                FROM (SELECT * FROM banded WHERE cardinality(needs) > 0) AS b
+                JOIN groups USING (kind, age_band, category, spend_band) CROSS JOIN unnest(b.needs) AS v
                 GROUP BY b.kind, b.age_band, b.category, b.spend_band, v
                 ORDER BY b.kind, b.age_band, b.category, b.spend_band, count(*) DESC, v
             ), totals AS (
@@ -70,6 +72,6 @@ extension Analytics {
                     LEFT JOIN motivations mo USING (kind, age_band, category, spend_band)
                     LEFT JOIN needs ne USING (kind, age_band, category, spend_band)), '[]'))::text
             FROM period CROSS JOIN totals t
-            """, as: actor)
+            """, as: actor, hashAggregates: false)
     }
 }
