@@ -141,11 +141,10 @@ public enum ChurnScorer {
                   AND (i.last_at IS NULL OR i.last_at < now() - make_interval(days => \(settings.noContactDays)::int))
                 """)
         }
-        guard var union = branches.first else {
+        guard !branches.isEmpty else {
             return "SELECT NULL::uuid, NULL::text, 0, NULL::jsonb WHERE false"
         }
-        for branch in branches.dropFirst() { union = "\(fragment: union)\nUNION ALL\n\(fragment: branch)" }
-        return union
+        return PostgresQuery(joining: branches, separator: "\nUNION ALL\n")
     }
 
     /// The scoring statement: reasons, scores, changed rows, history, alerts and their audit

@@ -177,8 +177,7 @@ extension ClientRepository {
                     """)
             }
         }
-        var filter = conditions[0]
-        for condition in conditions.dropFirst() { filter = "\(fragment: filter) AND \(fragment: condition)" }
+        let filter = PostgresQuery(joining: conditions, separator: " AND ")
         if case .same? = search?.relevance {
             // The ids first, then their rows: with only `q` to filter, the ids come from an
             // index-only scan of (id) INCLUDE (search_words) (tenant migration 0017), which

@@ -20,8 +20,7 @@ public struct TimelineRepository: Sendable {
             "SELECT 1 FROM clients c WHERE c.id = \(clientID) AND \(fragment: actor.access.condition(column: "c.assigned_user_id"))"
         var statements = [exists.prepared()]
         if !sources.isEmpty {
-            var union = sources[0]
-            for source in sources.dropFirst() { union = "\(fragment: union) UNION ALL \(fragment: source)" }
+            let union = PostgresQuery(joining: sources, separator: " UNION ALL ")
             let page: PostgresQuery = """
                 SELECT t.type, (extract(epoch FROM t.at) * 1000000)::bigint, coalesce(t.uid::text, t.bid::text), t.summary, t.data::text
                 FROM (\(fragment: union)) AS t

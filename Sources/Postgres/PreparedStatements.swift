@@ -14,6 +14,18 @@ struct PreparedStatements {
         var sql: String
         /// A NULL is sent untyped, so one text may be prepared with different types.
         var types: [UInt32]
+
+        // By bytes: the server sees bytes, and String's own hashing and equality normalise
+        // Unicode first, which a text with one `€` sends down a slow path at every lookup.
+        static func == (lhs: Key, rhs: Key) -> Bool {
+            lhs.types == rhs.types && lhs.sql.utf8.elementsEqual(rhs.sql.utf8)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            var sql = sql
+            sql.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+            hasher.combine(types)
+        }
     }
 
     private var names: [Key: String] = [:]

@@ -23,6 +23,20 @@ struct QueryAndDecodingTests {
         await client.shutdown()
     }
 
+    @Test("a spliced fragment's parameters follow the outer ones, in any text around them")
+    func fragmentsRenumber() async throws {
+        let inner: PostgresQuery = "x.label = \("é → €") AND x.n IN (\(1), \(2))"
+        let outer: PostgresQuery = "SELECT \("a") WHERE \(fragment: inner) AND y = \(3) AND \(fragment: inner)"
+        #expect(outer.sql == "SELECT $1 WHERE x.label = $2 AND x.n IN ($3, $4) AND y = $5 AND x.label = $6 AND x.n IN ($7, $8)")
+        #expect(outer.binds.values == ["a", "é → €", "1", "2", "3", "é → €", "1", "2"])
+        // A lone `$`, and a run of digits too long to be one of our parameters, stay as written.
+        let odd: PostgresQuery = "\(unescaped: "'$' || '$12345678901'") || \(4)"
+        #expect(("SELECT \(5), \(fragment: odd)" as PostgresQuery).sql == "SELECT $1, '$' || '$12345678901' || $2")
+        let row = try #require(try await client.query("SELECT \(fragment: odd)").first)
+        #expect(try row.decode(String.self, at: 0) == "$$123456789014")
+        await client.shutdown()
+    }
+
     @Test("identifiers are quoted by one function")
     func identifierQuoting() {
         #expect(quoteIdentifier("tenant_1") == "\"tenant_1\"")
