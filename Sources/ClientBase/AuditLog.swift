@@ -33,7 +33,7 @@ extension String: AuditValueConvertible { public var auditValue: AuditValue { .t
 extension Int: AuditValueConvertible { public var auditValue: AuditValue { .integer(self) } }
 extension Decimal: AuditValueConvertible { public var auditValue: AuditValue { .decimal(self) } }
 extension Bool: AuditValueConvertible { public var auditValue: AuditValue { .bool(self) } }
-extension UUID: AuditValueConvertible { public var auditValue: AuditValue { .text(uuidString.lowercased()) } }
+extension UUID: AuditValueConvertible { public var auditValue: AuditValue { .text(lowercaseText) } }
 extension PostgresDate: AuditValueConvertible { public var auditValue: AuditValue { .text(description) } }
 extension Array: AuditValueConvertible where Element: AuditValueConvertible {
     public var auditValue: AuditValue { .list(map(\.auditValue)) }

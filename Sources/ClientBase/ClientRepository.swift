@@ -195,7 +195,7 @@ public struct ClientRepository: Sendable {
     }
 
     static func notFound(_ id: UUID) -> ClientBaseError {
-        ClientBaseError(.notFound, "no client with id \(id.uuidString.lowercased())")
+        ClientBaseError(.notFound, "no client with id \(id.lowercaseText)")
     }
 
     /// Constraint violations the rules did not catch first become the caller's error, not ours.
@@ -222,7 +222,7 @@ public struct CategoryChange: Sendable, Hashable {
 
 extension UUID {
     /// How ids are written in the audit log and in JSON: lowercase.
-    public var auditID: String { uuidString.lowercased() }
+    public var auditID: String { lowercaseText }
 }
 
 extension ClientChanges {

@@ -17,7 +17,7 @@ extension ClientRepository {
     static let searchThreshold = 0.5
 
     static let similarityThreshold: PostgresQuery =
-        "SELECT set_config('pg_trgm.word_similarity_threshold', \(String(searchThreshold)), true)"
+        ("SELECT set_config('pg_trgm.word_similarity_threshold', \(String(searchThreshold)), true)" as PostgresQuery).prepared()
 
     /// The close spellings of the words of `q` (one round trip).
     func spellings(of text: String, as actor: Actor) async throws -> SearchSpellings {

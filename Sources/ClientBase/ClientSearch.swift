@@ -67,7 +67,7 @@ public struct ClientCursor: Sendable, Hashable {
     public var id: UUID
 
     public func encoded() -> String {
-        let text = [sort.rawValue, key ?? "", id.uuidString.lowercased()].joined(separator: "\n")
+        let text = [sort.rawValue, key ?? "", id.lowercaseText].joined(separator: "\n")
         return CursorText.encode(text)
     }
 

@@ -444,7 +444,7 @@ extension Money {
 /// UUIDv7, so id order is creation order and pages stay stable while records are added).
 public enum IDCursor {
     public static func encode(_ id: UUID) -> String {
-        CursorText.encode(id.uuidString.lowercased())
+        CursorText.encode(id.lowercaseText)
     }
 
     public static func decode(_ cursor: String) -> UUID? {

@@ -79,7 +79,7 @@ struct ClientRoutes {
         return response
     }
 
-    static func location(of client: Client) -> String { "/v1/clients/\(client.id.uuidString.lowercased())" }
+    static func location(of client: Client) -> String { "/v1/clients/\(client.id.lowercaseText)" }
     static func etag(of client: Client) -> String { "\"\(client.revision)\"" }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> Response {

@@ -134,7 +134,7 @@ enum RecordJSON {
 
 extension JSONWriter {
     mutating func id(_ id: UUID?) {
-        string(id.map { $0.uuidString.lowercased() })
+        string(id.map { $0.lowercaseText })
     }
 
     /// A date as "YYYY-MM-DD", or null.

@@ -84,7 +84,7 @@ struct RecordRoutes<Repository: RecordRepository>: Sendable {
     }
 
     private func location(of record: Repository.Record) -> String {
-        "/v1/\(path)/\(id(record).uuidString.lowercased())"
+        "/v1/\(path)/\(id(record).lowercaseText)"
     }
 
     /// Refuses the change (412) unless the record, as it is under its lock, still has one of

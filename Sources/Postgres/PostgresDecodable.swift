@@ -98,7 +98,7 @@ extension Bool: PostgresDecodable {
 }
 
 extension UUID: PostgresDecodable {
-    public static func decode(text: String, type: PostgresType) -> UUID? { UUID(uuidString: text) }
+    public static func decode(text: String, type: PostgresType) -> UUID? { UUID(canonicalText: text) }
     public static func accepts(_ type: PostgresType) -> Bool { type == .uuid }
 }
 

@@ -321,7 +321,7 @@ public struct SurveyDelivery: Sendable {
                 guard let webhooks else { throw SurveyMailRefusal(transient: false, Self.noWebhookSender) }
                 // The same id on every attempt: the receiver deduplicates on it.
                 let kind = invitation.event == "survey.reminder" ? "reminder" : "invitation"
-                let deliveryID = "survey-\(kind)-\(id.uuidString.lowercased())"
+                let deliveryID = "survey-\(kind)-\(id.lowercaseText)"
                 try await webhooks.post(invitation, to: hook.url, secret: hook.secret, deliveryID: deliveryID, beforeCommit: commit)
             }
         } catch let failure as any SurveyMailFailure where !failure.isTransient {

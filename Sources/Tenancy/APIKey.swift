@@ -41,7 +41,7 @@ public struct Credential: Sendable, Hashable {
 
     /// How changes are recorded as made by.
     public var label: String {
-        if let userID { return "user:\(userID.uuidString.lowercased())" }
+        if let userID { return "user:\(userID.lowercaseText)" }
         return "api-key:\(keyID)"
     }
 }

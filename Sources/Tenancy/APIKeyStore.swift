@@ -38,7 +38,7 @@ public struct APIKeyStore: Sendable {
                     SELECT role FROM platform.users WHERE id = \(userID) AND tenant_id = \(tenantID) AND status = 'active'
                     """)
                 guard let userRole: AccessRole = try rows.first?.decode(at: 0) else {
-                    throw TenancyError(.unknownUser, "no active user with id \(userID.uuidString.lowercased()) in this account")
+                    throw TenancyError(.unknownUser, "no active user with id \(userID.lowercaseText) in this account")
                 }
                 guard role.rank <= userRole.rank else {
                     throw TenancyError(.roleTooHigh, "a key cannot have more rights than its user ('\(userRole.rawValue)')")
@@ -47,7 +47,7 @@ public struct APIKeyStore: Sendable {
             let key = try await Self.issue(for: tenant, name: name, role: role, userID: userID, in: session)
             if let audit {
                 var fields = ["name": key.name, "role": key.role.rawValue]
-                fields["user_id"] = userID?.uuidString.lowercased()
+                fields["user_id"] = userID?.lowercaseText
                 _ = try await session.pipeline([scope.prelude, audit("api_key", key.keyID, nil, fields)])
             }
             return key

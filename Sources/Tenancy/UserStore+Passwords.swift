@@ -100,7 +100,7 @@ extension UserStore {
             ])
             let user = try User(row: results[1][0])
             try await Self.recordEvent(
-                audit?(scope, "user:\(userID.uuidString.lowercased())", "reset_password"), userID,
+                audit?(scope, "user:\(userID.lowercaseText)", "reset_password"), userID,
                 before: ["password": "previous", "open_sessions": "\(results[2].affectedRows)"],
                 after: ["password": "new", "open_sessions": "0"], in: scope, session: session)
             return user
@@ -143,7 +143,7 @@ extension UserStore {
         userID: UUID, in scope: TenantScope, keepingSession sessionID: String, current: String, new password: String,
         address: String?, audit: AuditRecorder? = nil
     ) async throws {
-        let keys = ["password:\(userID.uuidString.lowercased())"] + (address.map { ["address:\($0)"] } ?? [])
+        let keys = ["password:\(userID.lowercaseText)"] + (address.map { ["address:\($0)"] } ?? [])
         try await checkThrottle(keys)
         try PasswordHasher.validate(password)
         let rows = try await client.query("""
@@ -205,6 +205,6 @@ extension UserStore {
         in scope: TenantScope, session: PostgresSession
     ) async throws {
         guard let audit else { return }
-        _ = try await session.pipeline([scope.prelude, audit("user", id.uuidString.lowercased(), before, after)])
+        _ = try await session.pipeline([scope.prelude, audit("user", id.lowercaseText, before, after)])
     }
 }

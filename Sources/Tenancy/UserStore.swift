@@ -329,7 +329,7 @@ public struct UserStore: Sendable {
     ) async throws {
         guard let audit else { return }
         _ = try await session.pipeline([
-            scope.prelude, audit(entity, id.uuidString.lowercased(), before?.auditFields, after?.auditFields),
+            scope.prelude, audit(entity, id.lowercaseText, before?.auditFields, after?.auditFields),
         ])
     }
 
@@ -346,6 +346,6 @@ public struct UserStore: Sendable {
     }
 
     static func unknown(_ id: UUID) -> TenancyError {
-        TenancyError(.unknownUser, "no user with id \(id.uuidString.lowercased()) in this account")
+        TenancyError(.unknownUser, "no user with id \(id.lowercaseText) in this account")
     }
 }

@@ -37,6 +37,25 @@ struct QueryAndDecodingTests {
         await client.shutdown()
     }
 
+    @Test("UUIDs and dates are read and written as PostgreSQL's canonical text")
+    func canonicalTexts() async throws {
+        let id = UUID()
+        #expect(id.lowercaseText == id.uuidString.lowercased())
+        #expect(UUID(canonicalText: id.uuidString) == id)
+        #expect(UUID(canonicalText: id.lowercaseText) == id)
+        for wrong in ["", String(id.lowercaseText.dropLast()), id.lowercaseText.replacingOccurrences(of: "-", with: "") + "0000",
+                      "g" + id.lowercaseText.dropFirst(), "{" + id.lowercaseText.dropFirst().dropLast() + "}"] {
+            #expect(UUID(canonicalText: wrong) == nil, "\(wrong)")
+        }
+        #expect(PostgresDate(year: 2024, month: 2, day: 9).description == "2024-02-09")
+        #expect(PostgresDate(year: 987, month: 12, day: 31).description == "0987-12-31")
+        let row = try #require(try await client.query("SELECT \(id), \(id)::text = \(id.lowercaseText), DATE '0987-12-31'").first)
+        #expect(try row.decode(UUID.self, at: 0) == id)
+        #expect(try row.decode(Bool.self, at: 1))
+        #expect(try row.decode(PostgresDate.self, at: 2) == PostgresDate(year: 987, month: 12, day: 31))
+        await client.shutdown()
+    }
+
     @Test("identifiers are quoted by one function")
     func identifierQuoting() {
         #expect(quoteIdentifier("tenant_1") == "\"tenant_1\"")
