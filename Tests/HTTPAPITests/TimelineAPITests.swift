@@ -85,6 +85,15 @@ struct TimelineAPITests {
             #expect((paid["data"] as? [String: Any])?["amount"] as? String == "100.00")
             let call = try #require(items.first { $0["type"] as? String == "interaction" })
             #expect(call["at"] as? String == "2024-01-10T15:00:00.000Z")
+
+            // The same relationship from the other side names this client.
+            let referral = try #require(items.first { $0["type"] as? String == "relationship" }?["data"] as? [String: Any])
+            #expect(referral["other_client_name"] as? String == "Paul Petit")
+            let friend = try #require(referral["to_client_id"] as? String)
+            let theirs = try await client.call(.get, "/v1/clients/\(friend)/timeline?types=relationship", key: key)
+            let incoming = try #require((theirs.json["items"] as? [[String: Any]])?.first)
+            #expect((incoming["summary"] as? String)?.hasSuffix(" referred this client") == true, "\(incoming)")
+            #expect((incoming["data"] as? [String: Any])?["other_client_id"] as? String == me)
         }
     }
 
