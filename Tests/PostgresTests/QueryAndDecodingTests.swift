@@ -34,6 +34,16 @@ struct QueryAndDecodingTests {
         #expect(("SELECT \(5), \(fragment: odd)" as PostgresQuery).sql == "SELECT $1, '$' || '$12345678901' || $2")
         let row = try #require(try await client.query("SELECT \(fragment: odd)").first)
         #expect(try row.decode(String.self, at: 0) == "$$123456789014")
+
+        // Many parts joined in one pass number their parameters in order, as pairs would.
+        let parts: [PostgresQuery] = (1...12).map { "SELECT \($0)::int AS n, \("part \($0)") AS label" }
+        let union = PostgresQuery(joining: parts, separator: " UNION ALL ")
+        #expect(union.binds.count == 24)
+        #expect(union.sql.hasSuffix("SELECT $23::int AS n, $24 AS label"))
+        let rows = try await client.query("SELECT sum(n)::int, string_agg(label, ',' ORDER BY n) FROM (\(fragment: union)) AS u")
+        #expect(try rows.first?.decode(Int.self, at: 0) == 78)
+        #expect(try rows.first?.decode(String.self, at: 1) == (1...12).map { "part \($0)" }.joined(separator: ","))
+        #expect(PostgresQuery(joining: [], separator: " AND ").sql == "")
         await client.shutdown()
     }
 
