@@ -18,9 +18,9 @@ public struct TimelineRepository: Sendable {
         let sources = TimelineSources(client: clientID, query: query, actor: actor)
         let exists: PostgresQuery =
             "SELECT 1 FROM clients c WHERE c.id = \(clientID) AND \(fragment: actor.access.condition(column: "c.assigned_user_id"))"
-        // Both statements are prepared, and their best plan is the same for every client: the
-        // generic one, planned once. Left to choose, PostgreSQL kept planning the union for each
-        // client (1.3 ms, more than running it) when most clients it had seen were light ones.
+        // The best plan is the same for every client: the generic one, planned once for a
+        // prepared statement. Left to choose, PostgreSQL kept planning the prepared union for
+        // each client (1.3 ms, more than running it) when most clients it had seen were light.
         var statements: [PostgresQuery] = ["SET LOCAL plan_cache_mode = force_generic_plan", exists.prepared()]
         let keys = sources.keys
         if !keys.isEmpty {
@@ -66,7 +66,7 @@ public struct TimelineRepository: Sendable {
 }
 
 /// The SQL of each source of a timeline: `keys`, one branch per source, each yielding rank,
-/// type, at, uid (a UUID id) or bid (a bigint id); and `details`, one `CASE` branch per type.
+/// type, at, uid (a UUID id) or bid (a bigint id); and `details`, one `CASE` branch per table.
 private struct TimelineSources {
     let client: UUID
     let query: TimelineQuery
