@@ -188,6 +188,10 @@ public struct LocalPostgresCluster: Sendable {
         max_connections = \(settings.maxConnections)
         shared_buffers = \(settings.sharedBuffers)
         max_locks_per_transaction = 256
+        # A new WAL segment is created by the backend that needs it; filling its 16 MB with
+        # zeros first took a third of a 100,000-client import's time in PostgreSQL (390 MB of
+        # WAL). Recycled segments are never zeroed either.
+        wal_init_zero = off
         log_min_messages = warning
 
         """
