@@ -112,11 +112,19 @@ public struct PostgresDate: PostgresEncodable, Hashable, Comparable, Codable, Cu
             return String(format: "%04d-%02d-%02d", year, month, day)
         }
         return String(unsafeUninitializedCapacity: 10) { output in
-            let digits = [year / 1000, year / 100 % 10, year / 10 % 10, year % 10, -1, month / 10, month % 10, -1, day / 10, day % 10]
-            for (position, digit) in digits.enumerated() {
-                output[position] = digit < 0 ? UInt8(ascii: "-") : UInt8(ascii: "0") + UInt8(digit)
+            func write(_ value: Int, digits: Int, at start: Int) {
+                var value = value
+                for position in (start..<start + digits).reversed() {
+                    output[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
             }
-            return digits.count
+            write(year, digits: 4, at: 0)
+            output[4] = UInt8(ascii: "-")
+            write(month, digits: 2, at: 5)
+            output[7] = UInt8(ascii: "-")
+            write(day, digits: 2, at: 8)
+            return 10
         }
     }
     public static func < (lhs: Self, rhs: Self) -> Bool {
