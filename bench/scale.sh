@@ -9,7 +9,8 @@
 # BENCH_KEEP=1 keeps the cluster (in BENCH_WORK, default /tmp/clientele-scale) and reuses its
 # seed on the next run (seeding takes several minutes); BENCH_BIN runs other binaries than a
 # fresh release build; BENCH_SEED_ONLY=1 stops after the seed; BENCH_SECTIONS (default "a b c")
-# picks the sections below; BENCH_CLIENTS / BENCH_PURCHASES / BENCH_INTERACTIONS scale the seed.
+# picks the sections below; BENCH_POOL_SIZE sets the server's pool; BENCH_CLIENTS /
+# BENCH_PURCHASES / BENCH_INTERACTIONS scale the seed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-15}
@@ -29,7 +30,9 @@ WORK=${BENCH_WORK:-/tmp/clientele-scale}
 [ -f "$WORK/seeded" ] || rm -rf "$WORK"
 mkdir -p "$WORK" && chmod 755 "$WORK"
 export CLIENTELE_DATA_DIR=$WORK/data CLIENTELE_PG_PORT=${BENCH_PG_PORT:-55442} CLIENTELE_SQL_DIR=$PWD/sql
-export PORT=${BENCH_HTTP_PORT:-8182} LOG_LEVEL=warning CLIENTELE_POOL_SIZE=${BENCH_POOL_SIZE:-16}
+export PORT=${BENCH_HTTP_PORT:-8182} LOG_LEVEL=warning
+# The server's own pool size (twice the cores) unless BENCH_POOL_SIZE says otherwise.
+[ -n "${BENCH_POOL_SIZE:-}" ] && export CLIENTELE_POOL_SIZE=$BENCH_POOL_SIZE
 PGDATA_DIR=$WORK/data/pgdata
 SERVER_PID=
 cleanup() {

@@ -16,7 +16,7 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run the HTTP API (the default command).",
         discussion: """
             Environment: DATABASE_URL (else a private cluster in CLIENTELE_DATA_DIR, default ./.clientele, \
-            on CLIENTELE_PG_PORT, default 54329), HOST (127.0.0.1), PORT (8080), CLIENTELE_POOL_SIZE (10), \
+            on CLIENTELE_PG_PORT, default 54329), HOST (127.0.0.1), PORT (8080), CLIENTELE_POOL_SIZE (twice the cores, at least 4), \
             CLIENTELE_AUTO_MIGRATE (true), CLIENTELE_KEY_CACHE_SECONDS (30), LOG_LEVEL (info), CLIENTELE_SQL_DIR, \
             CLIENTELE_PG_PREPARED (true; false behind a pooler in transaction mode); \
             the job worker: CLIENTELE_WORKERS (true), CLIENTELE_JOB_CONCURRENCY (32), CLIENTELE_JOB_RETENTION_DAYS (14), \
@@ -34,8 +34,15 @@ struct ServeCommand: AsyncParsableCommand {
             fail(error)
         }
         let logger = runtime.logger
-        let poolSize = Int(environment["CLIENTELE_POOL_SIZE"] ?? "") ?? 10
-        let database = runtime.makeClient(maximumConnections: max(2, poolSize))
+        var port = 8080
+        if let text = environment["PORT"], !text.isEmpty {
+            guard let number = Int(text), (0...65535).contains(number) else {
+                await runtime.finish()
+                fail(ConfigurationError(message: "PORT must be a port number, not '\(text)'"))
+            }
+            port = number
+        }
+        let database = runtime.makeClient(maximumConnections: runtime.poolSize)
         let outbound: OutboundSettings
         do {
             outbound = try OutboundSettings.fromEnvironment(environment)
@@ -65,7 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let settings = APIServer.Settings(
             host: environment["HOST"] ?? "127.0.0.1",
-            port: Int(environment["PORT"] ?? "") ?? 8080,
+            port: port,
             credentialCacheTTL: .seconds(Int(environment["CLIENTELE_KEY_CACHE_SECONDS"] ?? "") ?? 30),
             secretBox: outbound.secretBox)
         let server = APIServer(database: database, settings: settings, logger: logger)
@@ -87,7 +94,9 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await app.runService()
         } catch {
-            logger.error("server stopped", metadata: ["error": "\(error)"])
+            // The port taken, say: one line and a non-zero exit, as for any other failure.
+            await runtime.finish()
+            fail(ConfigurationError(message: "the server stopped: \(error)"))
         }
         await runtime.finish()
     }

@@ -15,7 +15,7 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Run background jobs only (no HTTP server).",
         discussion: """
-            Environment: as `serve` for the database; CLIENTELE_POOL_SIZE (10), CLIENTELE_JOB_CONCURRENCY (32), \
+            Environment: as `serve` for the database; CLIENTELE_POOL_SIZE (twice the cores, at least 4), CLIENTELE_JOB_CONCURRENCY (32), \
             CLIENTELE_JOB_RETENTION_DAYS (14), CLIENTELE_JOB_LISTEN (true); CLIENTELE_METRICS_PORT: serve /metrics, \
             /healthz and /readyz on this port (HOST's address; none by default). SIGTERM or SIGINT: stops claiming, \
             lets running jobs finish for 20 s, gives the rest back to the queue.
@@ -31,8 +31,7 @@ struct WorkerCommand: AsyncParsableCommand {
         } catch {
             fail(error)
         }
-        let poolSize = Int(environment["CLIENTELE_POOL_SIZE"] ?? "") ?? 10
-        let database = runtime.makeClient(maximumConnections: max(2, poolSize))
+        let database = runtime.makeClient(maximumConnections: runtime.poolSize)
         let outbound: OutboundSettings
         do {
             outbound = try OutboundSettings.fromEnvironment(environment)

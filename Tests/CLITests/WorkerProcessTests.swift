@@ -103,12 +103,15 @@ extension CLITests {
         await database.shutdown()
     }
 
-    @Test("a worker-only process with CLIENTELE_METRICS_PORT serves its job figures on /metrics, and readiness on /readyz")
+    @Test("""
+        a worker-only process with CLIENTELE_METRICS_PORT serves its job figures on /metrics, and readiness on /readyz; \
+        its pool holds twice the machine's cores (at least 4) when CLIENTELE_POOL_SIZE is not set
+        """)
     func workerServesMetrics() async throws {
         #expect(try clientele("migrate").status == 0)
         let database = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL), logger: TestDatabase.logger)
         let port = try LoopbackServer.closedPort()
-        let worker = try startWorker(environment: ["CLIENTELE_METRICS_PORT": String(port)])
+        let worker = try startWorker(environment: ["CLIENTELE_METRICS_PORT": String(port), "CLIENTELE_POOL_SIZE": ""])
         defer { worker.terminate(); worker.waitUntilExit() }
         _ = try await database.query("INSERT INTO platform.jobs (kind) SELECT 'noop' FROM generate_series(1, 3)")
         func get(_ path: String) async -> (status: Int, body: String)? {
@@ -125,10 +128,39 @@ extension CLITests {
         let metrics = await get("/metrics")
         #expect(metrics?.status == 200)
         #expect(metrics?.body.contains("clientele_jobs_queued") == true)
-        #expect(metrics?.body.contains("db_pool_connections") == true)
+        let poolSize = max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
+        #expect(metrics?.body.contains(#"db_pool_connections{state="maximum"} \#(poolSize)"#) == true,
+                "\(metrics?.body.split(separator: "\n").filter { $0.contains("db_pool") } ?? [])")
         #expect(await get("/readyz")?.status == 200)
         #expect(await get("/v1/clients")?.status == 404)  // no API in a worker
         await database.shutdown()
+    }
+
+    @Test("a CLIENTELE_POOL_SIZE that is not a whole number from 2 to 1000 stops the worker and the server at once with one line")
+    func badPoolSize() throws {
+        // A bad metrics port and a bad HTTP port too: were the pool size let through, the
+        // process would stop on those (another message) instead of running on.
+        for (command, size) in [("worker", "lots"), ("serve", "1"), ("tenant list", "-4"), ("serve", "5000")] {
+            let outcome = try clientele(arguments: command.split(separator: " ").map(String.init), environment: [
+                "CLIENTELE_POOL_SIZE": size, "CLIENTELE_METRICS_PORT": "none", "PORT": "99999",
+            ])
+            #expect(outcome.status == 1, "\(command) \(size)")
+            #expect(outcome.error == "error: CLIENTELE_POOL_SIZE must be a whole number from 2 to 1000, not '\(size)'\n",
+                    "\(command) \(size): \(outcome.error)")
+        }
+    }
+
+    @Test("serve refuses a PORT that is not a port, and exits 1 with one line when its port is taken")
+    func servePortErrors() throws {
+        let refused = try clientele(arguments: ["serve"], environment: ["PORT": "99999"])
+        #expect(refused.status == 1)
+        #expect(refused.error == "error: PORT must be a port number, not '99999'\n", "\(refused.error)")
+        // The test cluster's own port is taken on 127.0.0.1.
+        let taken = try PostgresConfiguration(url: databaseURL).port
+        let outcome = try clientele(arguments: ["serve"], environment: ["PORT": String(taken), "LOG_LEVEL": "critical"])
+        #expect(outcome.status == 1)
+        #expect(outcome.error.hasPrefix("error: the server stopped: "), "\(outcome.error)")
+        #expect(outcome.error.split(separator: "\n").count == 1, "\(outcome.error)")
     }
 
     @Test("a worker with a CLIENTELE_METRICS_PORT that is not a port stops at once with a one-line error")
