@@ -40,27 +40,31 @@ extension Analytics {
                 SELECT i.client_id, NULL, NULL, NULL, NULL, NULL, 1
                 FROM interactions i CROSS JOIN period WHERE \(unescaped: AnalyticsSQL.interactionInPeriod)
             ), served AS (
-                SELECT client_id, count(complaints) AS complaints, coalesce(sum(disputes), 0) AS disputes,
-                       coalesce(sum(minutes), 0) AS minutes, count(late) AS late, count(failed) AS failed, count(contacts) AS contacts
-                FROM events GROUP BY client_id
-            ), per_client AS (
+                -- The cost is worked out here, for the clients with events only: the others cost 0.
+                SELECT e.*, round(e.complaints * (SELECT cost_per_complaint FROM settings)
+                           + e.disputes * (SELECT cost_per_dispute FROM settings)
+                           + e.minutes / 60.0 * (SELECT cost_per_handling_hour FROM settings)
+                           + e.late * (SELECT cost_per_late_payment FROM settings)
+                           + e.failed * (SELECT cost_per_failed_payment FROM settings)
+                           + e.contacts * (SELECT cost_per_contact FROM settings), 2) AS cost
+                FROM (SELECT client_id, count(complaints) AS complaints, coalesce(sum(disputes), 0) AS disputes,
+                             coalesce(sum(minutes), 0) AS minutes, count(late) AS late, count(failed) AS failed,
+                             count(contacts) AS contacts
+                      FROM events GROUP BY client_id) AS e
+            ), costed AS (
                 SELECT coalesce(b.client_id, e.client_id) AS client_id, coalesce(b.revenue, 0) AS revenue,
                        coalesce(b.margin, 0) AS margin, coalesce(e.complaints, 0) AS complaints,
                        coalesce(e.disputes, 0) AS disputes, coalesce(e.minutes, 0) AS minutes, coalesce(e.late, 0) AS late,
-                       coalesce(e.failed, 0) AS failed, coalesce(e.contacts, 0) AS contacts
+                       coalesce(e.failed, 0) AS failed, coalesce(e.contacts, 0) AS contacts,
+                       coalesce(e.cost, 0.00) AS cost, coalesce(b.margin, 0) - coalesce(e.cost, 0) AS net
                 FROM bought b FULL JOIN served e ON e.client_id = b.client_id
-            ), costed AS (
-                SELECT pc.*, round(pc.complaints * s.cost_per_complaint + pc.disputes * s.cost_per_dispute
-                           + pc.minutes / 60.0 * s.cost_per_handling_hour + pc.late * s.cost_per_late_payment
-                           + pc.failed * s.cost_per_failed_payment + pc.contacts * s.cost_per_contact, 2) AS cost
-                FROM per_client pc CROSS JOIN settings s
             ), totals AS (
                 SELECT count(*) AS clients, sum(revenue) AS revenue, sum(margin) AS margin, sum(cost) AS cost,
-                       sum(margin - cost) AS net, count(*) FILTER (WHERE margin - cost < 0) AS negative_clients,
-                       sum(margin - cost) FILTER (WHERE margin - cost < 0) AS negative_net
+                       sum(net) AS net, count(*) FILTER (WHERE net < 0) AS negative_clients,
+                       sum(net) FILTER (WHERE net < 0) AS negative_net
                 FROM costed
             ), negative AS (
-                SELECT * FROM costed WHERE margin - cost < 0 ORDER BY margin - cost, client_id LIMIT \(limit)
+                SELECT * FROM costed WHERE net < 0 ORDER BY net, client_id LIMIT \(limit)
             )
             SELECT json_build_object(
                 'from', period.from_on, 'to', period.to_on,
@@ -76,8 +80,8 @@ extension Analytics {
                     'revenue', round(n.revenue, 2)::text, 'margin', round(n.margin, 2)::text,
                     'complaints', n.complaints, 'disputes', n.disputes, 'handling_minutes', n.minutes,
                     'late_payments', n.late, 'failed_payments', n.failed, 'contacts', n.contacts,
-                    'cost_to_serve', n.cost::text, 'net_contribution', round(n.margin - n.cost, 2)::text)
-                    ORDER BY n.margin - n.cost, n.client_id)
+                    'cost_to_serve', n.cost::text, 'net_contribution', round(n.net, 2)::text)
+                    ORDER BY n.net, n.client_id)
                     FROM negative n JOIN clients c ON c.id = n.client_id), '[]'))::text
             FROM period CROSS JOIN totals t
             """, as: actor)

@@ -148,16 +148,23 @@ struct AnalyticsClientBaseTests {
             _ = try await client.create("/v1/complaints", key: key,
                 #"{"client_id": "\#(d3)", "opened_on": "2024-12-31", "category": "service"}"#)
 
+            // Sold at a loss, nothing else: −30, and a cost to serve of 0.00.
+            let d4 = try await client.newClient(key: key, #"{"kind": "individual", "last_name": "Bradé"}"#)
+            try await client.buy(d4, key: key, amount: "100", margin: "-30", on: "2024-07-01")
+
             let report = try await client.report("/v1/analytics/difficult-clients?from=2024-01-01&to=2024-12-31", key: key)
-            #expect(report.int("clients_served") == 3)
-            #expect(report.text("revenue") == "1200.00")
-            #expect(report.text("margin") == "460.00")
+            #expect(report.int("clients_served") == 4)
+            #expect(report.text("revenue") == "1300.00")
+            #expect(report.text("margin") == "430.00")
             #expect(report.text("cost_to_serve") == "325.00")
-            #expect(report.text("net_contribution") == "135.00")
-            #expect(report.int("negative_clients") == 2)
-            #expect(report.text("negative_contribution") == "-260.00")
+            #expect(report.text("net_contribution") == "105.00")
+            #expect(report.int("negative_clients") == 3)
+            #expect(report.text("negative_contribution") == "-290.00")
             let clients = report.list("clients")
-            #expect(clients.map { $0.text("client_id") } == [d1, d3])
+            #expect(clients.map { $0.text("client_id") } == [d1, d4, d3])
+            #expect(clients[1].text("cost_to_serve") == "0.00")
+            #expect(clients[1].text("net_contribution") == "-30.00")
+            #expect(clients[1].int("complaints") == 0)
             let worst = clients[0]
             #expect(worst.text("name") == "Chicaneur")
             #expect(worst.text("margin") == "60.00")
