@@ -26,7 +26,8 @@ public struct Analytics: Sendable {
     func report(_ query: PostgresQuery, as actor: Actor, hashAggregates: Bool = true) async throws -> AnalyticsReport {
         try actor.require(.runAnalytics)
         let settings: [PostgresQuery] = hashAggregates ? [] : ["SET LOCAL enable_hashagg = off"]
-        let rows = try await database.tenantTransaction(actor.scope, settings + [query])
+        // Long work: at most half the pool's connections run reports and imports at once.
+        let rows = try await database.withLongWork { try await database.tenantTransaction(actor.scope, settings + [query]) }
         guard let row = rows.last?.first else { throw PostgresError(.decoding, "an analytics report returned no row") }
         return AnalyticsReport(json: try row.decode(String.self, at: 0))
     }

@@ -28,7 +28,7 @@ public struct PurchaseImporter: Sendable {
         report.dryRun = options.dryRun
         report.ignoredColumns = columns.ignored
         do {
-            return try await database.withTenantTransaction(actor.scope) { session in
+            return try await database.withLongWork { try await database.withTenantTransaction(actor.scope) { session in
                 _ = try await session.query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ' purchase import'))")
                 let (creations, updates) = try await Self.plan(table, columns: columns, actor: actor, report: &report, in: session)
                 report.errors.sort { ($0.line, $0.column ?? "") < ($1.line, $1.column ?? "") }
@@ -59,7 +59,7 @@ public struct PurchaseImporter: Sendable {
                 if options.dryRun { throw ImportRejected(report: report) }
                 report.written = true
                 return report
-            }
+            } }
         } catch let rejected as ImportRejected {
             return rejected.report
         }

@@ -31,7 +31,8 @@ public struct ClientImporter: Sendable {
         report.ignoredColumns = columns.ignored
         let needsDefinitions = columns.fields.contains { $0?.hasPrefix("custom_fields.") == true }
         do {
-            return try await database.withTenantTransaction(actor.scope) { session in
+            // Long work: at most half the pool's connections run imports and reports at once.
+            return try await database.withLongWork { try await database.withTenantTransaction(actor.scope) { session in
                 // One import at a time per tenant: two files naming the same external_ref cannot both create it.
                 var prelude: [PostgresQuery] = ["SELECT pg_advisory_xact_lock(hashtext(current_schema() || ' client import'))"]
                 if needsDefinitions { prelude.append(CustomFieldRepository.selectAll) }
@@ -53,7 +54,7 @@ public struct ClientImporter: Sendable {
                 if options.dryRun { throw ImportRejected(report: report) }  // rolls the transaction back
                 report.written = true
                 return report
-            }
+            } }
         } catch let rejected as ImportRejected {
             return rejected.report
         } catch let error as PostgresError where error.isUniqueViolation && error.constraint == "clients_external_ref_key" {

@@ -21,17 +21,24 @@ public final class PostgresClient: Service, Sendable {
         /// How many `prepared()` statements each connection keeps; 0 runs them all unnamed, as a
         /// pooler that shares server sessions between clients (PgBouncer in transaction mode) needs.
         public var preparedStatementsPerConnection: Int
+        /// How many connections `withLongWork` bodies may hold at once (nil: half the pool,
+        /// at least one), and how long a body waits for its turn.
+        public var longWorkConnections: Int?
+        public var longWorkWait: Duration
 
         public init(
             maximumConnections: Int = 10, acquireTimeout: Duration = .seconds(5),
             maximumLifetime: Duration = .seconds(600), healthCheckAfterIdle: Duration = .seconds(1),
-            preparedStatementsPerConnection: Int = 64
+            preparedStatementsPerConnection: Int = 64, longWorkConnections: Int? = nil,
+            longWorkWait: Duration = .seconds(60)
         ) {
             self.maximumConnections = maximumConnections
             self.acquireTimeout = acquireTimeout
             self.maximumLifetime = maximumLifetime
             self.healthCheckAfterIdle = healthCheckAfterIdle
             self.preparedStatementsPerConnection = preparedStatementsPerConnection
+            self.longWorkConnections = longWorkConnections
+            self.longWorkWait = longWorkWait
         }
     }
 
@@ -40,6 +47,7 @@ public final class PostgresClient: Service, Sendable {
     let logger: Logger
     let threadPool: NIOThreadPool
     private let pool: ConnectionPool
+    private let longWork: LongWorkPermits
     private let reaper: Task<Void, Never>
 
     public init(configuration: PostgresConfiguration, options: Options = Options(), logger: Logger) {
@@ -51,11 +59,15 @@ public final class PostgresClient: Service, Sendable {
         self.threadPool = threadPool
         let pool = ConnectionPool(maximumConnections: options.maximumConnections)
         self.pool = pool
+        let longWork = LongWorkPermits(limit: max(1, min(options.maximumConnections,
+                                                         options.longWorkConnections ?? options.maximumConnections / 2)))
+        self.longWork = longWork
         // Fails waiters past their acquire timeout; cheap, and needs no task per waiter.
         self.reaper = Task.detached {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(50))
                 pool.expireWaiters()
+                longWork.expireWaiters()
             }
         }
     }
@@ -78,6 +90,16 @@ public final class PostgresClient: Service, Sendable {
     public var statistics: PoolStatistics { pool.statistics }
 
     // MARK: Work
+
+    /// Runs work that holds a connection for long (a report over every purchase, a CSV import
+    /// or export) once one of the pool's places for long work is free: at most half the pool
+    /// by default, so that the quick requests still find connections while it runs. Waits in
+    /// arrival order, up to `longWorkWait`, then fails with `.poolTimeout`.
+    public func withLongWork<Result>(_ body: () async throws -> sending Result) async throws -> sending Result {
+        try await longWork.acquire(timeout: options.longWorkWait)
+        defer { longWork.release() }
+        return try await body()
+    }
 
     /// Leases a connection for the body. A connection left mid-transaction is rolled back (or
     /// closed) before anyone else gets it; a broken one is replaced.
