@@ -9,16 +9,10 @@ final class ConnectionPool: Sendable {
         case slot
     }
 
-    private struct Waiter {
-        let id: Int
-        let deadline: ContinuousClock.Instant
-        let continuation: CheckedContinuation<Lease, any Error>
-    }
-
     private struct State {
         var idle: [PostgresConnection] = []
         var open = 0
-        var waiters: [Waiter] = []
+        var waiters = Waiters<Lease>()
         var nextWaiterID = 0
         var closed = false
     }
@@ -49,15 +43,13 @@ final class ConnectionPool: Sendable {
                         state.open += 1
                         return .success(.slot)
                     }
-                    state.waiters.append(Waiter(id: id, deadline: .now + timeout, continuation: continuation))
+                    state.waiters.append(id: id, deadline: .now + timeout, continuation)
                     return nil
                 }
                 if let immediate { continuation.resume(with: immediate) }
             }
         } onCancel: {
-            let waiter = state.withLock { state in
-                state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0) }
-            }
+            let waiter = state.withLock { $0.waiters.remove(id: id) }
             waiter?.continuation.resume(throwing: CancellationError())
         }
     }
@@ -65,13 +57,13 @@ final class ConnectionPool: Sendable {
     /// Gives a healthy, idle connection back; it goes to the longest waiter, or to the idle list.
     /// Returns false when the pool is closed: the caller must close the connection.
     func release(_ connection: PostgresConnection) -> Bool {
-        let outcome: (Waiter?, Bool) = state.withLock { state in
+        let outcome: (Waiters<Lease>.Waiter?, Bool) = state.withLock { state in
             if state.closed {
                 state.open -= 1
                 return (nil, false)
             }
-            if !state.waiters.isEmpty {
-                return (state.waiters.removeFirst(), true)
+            if let waiter = state.waiters.popFirst() {
+                return (waiter, true)
             }
             state.idle.append(connection)
             return (nil, true)
@@ -82,9 +74,9 @@ final class ConnectionPool: Sendable {
 
     /// A connection was closed or never opened: its slot goes to the longest waiter, if any.
     func discardSlot() {
-        let waiter: Waiter? = state.withLock { state in
-            if !state.closed, !state.waiters.isEmpty {
-                return state.waiters.removeFirst()
+        let waiter: Waiters<Lease>.Waiter? = state.withLock { state in
+            if !state.closed, let waiter = state.waiters.popFirst() {
+                return waiter
             }
             state.open -= 1
             return nil
@@ -94,11 +86,7 @@ final class ConnectionPool: Sendable {
 
     /// Fails the waiters whose acquire timeout has passed.
     func expireWaiters(now: ContinuousClock.Instant = .now) {
-        let expired: [Waiter] = state.withLock { state in
-            let expired = state.waiters.filter { $0.deadline <= now }
-            if !expired.isEmpty { state.waiters.removeAll { $0.deadline <= now } }
-            return expired
-        }
+        let expired = state.withLock { $0.waiters.removeExpired(now: now) }
         for waiter in expired {
             waiter.continuation.resume(throwing: PostgresError(
                 .poolTimeout,
@@ -109,14 +97,12 @@ final class ConnectionPool: Sendable {
 
     /// Closes the pool: waiters fail, and the idle connections are handed back to be closed.
     func close() -> [PostgresConnection] {
-        let (idle, waiters): ([PostgresConnection], [Waiter]) = state.withLock { state in
+        let (idle, waiters): ([PostgresConnection], [Waiters<Lease>.Waiter]) = state.withLock { state in
             state.closed = true
             let idle = state.idle
             state.open -= idle.count
             state.idle = []
-            let waiters = state.waiters
-            state.waiters = []
-            return (idle, waiters)
+            return (idle, state.waiters.removeAll())
         }
         for waiter in waiters {
             waiter.continuation.resume(throwing: PostgresError(.clientClosed, "the database client is shut down"))

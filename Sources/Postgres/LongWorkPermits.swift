@@ -4,15 +4,9 @@ import Synchronization
 /// hold at once: a part of the pool, so that quick requests always find a connection while
 /// imports run. Waiters are served in arrival order, and give up at their deadline.
 final class LongWorkPermits: Sendable {
-    private struct Waiter {
-        let id: Int
-        let deadline: ContinuousClock.Instant
-        let continuation: CheckedContinuation<Void, any Error>
-    }
-
     private struct State {
         var available: Int
-        var waiters: [Waiter] = []
+        var waiters = Waiters<Void>()
         var nextWaiterID = 0
         /// Acquirers between taking an id and waiting, and those of them cancelled meanwhile.
         var arriving: Set<Int> = []
@@ -43,19 +37,17 @@ final class LongWorkPermits: Sendable {
                         state.available -= 1
                         return .success(())
                     }
-                    state.waiters.append(Waiter(id: id, deadline: .now + timeout, continuation: continuation))
+                    state.waiters.append(id: id, deadline: .now + timeout, continuation)
                     return nil
                 }
                 if let outcome { continuation.resume(with: outcome) }
             }
         } onCancel: {
-            let waiter: Waiter? = state.withLock { state in
-                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else {
-                    // Not waiting yet: it fails as it arrives. Already served: nothing to do.
-                    if state.arriving.contains(id) { state.cancelled.insert(id) }
-                    return nil
-                }
-                return state.waiters.remove(at: index)
+            let waiter: Waiters<Void>.Waiter? = state.withLock { state in
+                let waiter = state.waiters.remove(id: id)
+                // Not waiting yet: it fails as it arrives. Already served: nothing to do.
+                if waiter == nil, state.arriving.contains(id) { state.cancelled.insert(id) }
+                return waiter
             }
             waiter?.continuation.resume(throwing: CancellationError())
         }
@@ -63,8 +55,8 @@ final class LongWorkPermits: Sendable {
 
     /// Gives a permit back: to the longest waiter, or to the pool of permits.
     func release() {
-        let waiter: Waiter? = state.withLock { state in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+        let waiter: Waiters<Void>.Waiter? = state.withLock { state in
+            if let waiter = state.waiters.popFirst() { return waiter }
             state.available += 1
             return nil
         }
@@ -73,11 +65,7 @@ final class LongWorkPermits: Sendable {
 
     /// Fails the waiters whose deadline has passed.
     func expireWaiters(now: ContinuousClock.Instant = .now) {
-        let expired: [Waiter] = state.withLock { state in
-            let expired = state.waiters.filter { $0.deadline <= now }
-            if !expired.isEmpty { state.waiters.removeAll { $0.deadline <= now } }
-            return expired
-        }
+        let expired = state.withLock { $0.waiters.removeExpired(now: now) }
         for waiter in expired {
             waiter.continuation.resume(throwing: PostgresError(
                 .poolTimeout, "the server is busy with long work (all \(limit) of its places are taken); try again shortly"))
