@@ -79,7 +79,8 @@ struct CLITests {
             ["tenant", "create", "taken", "--name", "Again"],
           ])
     func errors(arguments: [String]) throws {
-        _ = try clientele("tenant", "create", "taken", "--name", "Taken")
+        let taken = try clientele("tenant", "create", "taken", "--name", "Taken")
+        try #require(taken.status == 0, "the tenant the cases need could not be made: \(taken.error)")
         let outcome = try clientele(arguments: arguments)
         #expect(outcome.status == 1)
         #expect(outcome.error.hasPrefix("error: "))
