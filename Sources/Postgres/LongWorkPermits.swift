@@ -1,7 +1,7 @@
 import Synchronization
 
-/// How many connections long work (reports over every purchase, CSV imports and exports) may
-/// hold at once: a part of the pool, so that quick requests always find a connection while
+/// How many connections long work (reports over every purchase, CSV imports) may hold at
+/// once: a part of the pool, so that quick requests always find a connection while
 /// imports run. Waiters are served in arrival order, and give up at their deadline.
 final class LongWorkPermits: Sendable {
     private struct State {

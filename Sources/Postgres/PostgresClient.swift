@@ -91,8 +91,8 @@ public final class PostgresClient: Service, Sendable {
 
     // MARK: Work
 
-    /// Runs work that holds a connection for long (a report over every purchase, a CSV import
-    /// or export) once one of the pool's places for long work is free: at most half the pool
+    /// Runs work that holds a connection for long (a report over every purchase, a CSV import)
+    /// once one of the pool's places for long work is free: at most half the pool
     /// by default, so that the quick requests still find connections while it runs. Waits in
     /// arrival order, up to `longWorkWait`, then fails with `.poolTimeout`.
     public func withLongWork<Result>(_ body: () async throws -> sending Result) async throws -> sending Result {

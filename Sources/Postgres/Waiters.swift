@@ -9,7 +9,6 @@ struct Waiters<Value: Sendable> {
 
     private var queue: [Waiter] = []
 
-    var isEmpty: Bool { queue.isEmpty }
     var count: Int { queue.count }
 
     mutating func append(id: Int, deadline: ContinuousClock.Instant, _ continuation: CheckedContinuation<Value, any Error>) {
