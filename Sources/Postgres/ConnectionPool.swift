@@ -13,7 +13,6 @@ final class ConnectionPool: Sendable {
         var idle: [PostgresConnection] = []
         var open = 0
         var waiters = Waiters<Lease>()
-        var nextWaiterID = 0
         var closed = false
     }
 
@@ -26,13 +25,11 @@ final class ConnectionPool: Sendable {
     }
 
     func acquire(timeout: Duration) async throws -> Lease {
-        let id = state.withLock { state in
-            state.nextWaiterID += 1
-            return state.nextWaiterID
-        }
+        let id = state.withLock { $0.waiters.arrive() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
                 let immediate: Result<Lease, any Error>? = state.withLock { state in
+                    let cancelled = state.waiters.settle(id)
                     if state.closed {
                         return .failure(PostgresError(.clientClosed, "the database client is shut down"))
                     }
@@ -43,13 +40,14 @@ final class ConnectionPool: Sendable {
                         state.open += 1
                         return .success(.slot)
                     }
+                    if cancelled { return .failure(CancellationError()) }
                     state.waiters.append(id: id, deadline: .now + timeout, continuation)
                     return nil
                 }
                 if let immediate { continuation.resume(with: immediate) }
             }
         } onCancel: {
-            let waiter = state.withLock { $0.waiters.remove(id: id) }
+            let waiter = state.withLock { $0.waiters.cancel(id) }
             waiter?.continuation.resume(throwing: CancellationError())
         }
     }

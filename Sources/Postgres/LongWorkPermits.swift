@@ -7,10 +7,6 @@ final class LongWorkPermits: Sendable {
     private struct State {
         var available: Int
         var waiters = Waiters<Void>()
-        var nextWaiterID = 0
-        /// Acquirers between taking an id and waiting, and those of them cancelled meanwhile.
-        var arriving: Set<Int> = []
-        var cancelled: Set<Int> = []
     }
 
     let limit: Int
@@ -23,32 +19,23 @@ final class LongWorkPermits: Sendable {
     }
 
     func acquire(timeout: Duration) async throws {
-        let id = state.withLock { state in
-            state.nextWaiterID += 1
-            state.arriving.insert(state.nextWaiterID)
-            return state.nextWaiterID
-        }
+        let id = state.withLock { $0.waiters.arrive() }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let outcome: Result<Void, any Error>? = state.withLock { state in
-                    state.arriving.remove(id)
-                    if state.cancelled.remove(id) != nil { return .failure(CancellationError()) }
+                    let cancelled = state.waiters.settle(id)
                     if state.available > 0 {
                         state.available -= 1
                         return .success(())
                     }
+                    if cancelled { return .failure(CancellationError()) }
                     state.waiters.append(id: id, deadline: .now + timeout, continuation)
                     return nil
                 }
                 if let outcome { continuation.resume(with: outcome) }
             }
         } onCancel: {
-            let waiter: Waiters<Void>.Waiter? = state.withLock { state in
-                let waiter = state.waiters.remove(id: id)
-                // Not waiting yet: it fails as it arrives. Already served: nothing to do.
-                if waiter == nil, state.arriving.contains(id) { state.cancelled.insert(id) }
-                return waiter
-            }
+            let waiter = state.withLock { $0.waiters.cancel(id) }
             waiter?.continuation.resume(throwing: CancellationError())
         }
     }

@@ -8,8 +8,35 @@ struct Waiters<Value: Sendable> {
     }
 
     private var queue: [Waiter] = []
+    private var nextID = 0
+    /// Acquirers between taking an id and waiting, and those of them whose task was cancelled
+    /// meanwhile: the cancellation handler can run before there is anything to remove.
+    private var arriving: Set<Int> = []
+    private var cancelled: Set<Int> = []
 
     var count: Int { queue.count }
+
+    /// An id for an acquirer, before it looks for what it wants.
+    mutating func arrive() -> Int {
+        nextID += 1
+        arriving.insert(nextID)
+        return nextID
+    }
+
+    /// The acquirer looks (under its owner's lock): true if its task was cancelled since it
+    /// arrived, and then it must not wait.
+    mutating func settle(_ id: Int) -> Bool {
+        arriving.remove(id)
+        return cancelled.remove(id) != nil
+    }
+
+    /// A cancelled acquirer: its waiter, taken out, if it waits; remembered for `settle` if it
+    /// has not looked yet; nothing if it was served.
+    mutating func cancel(_ id: Int) -> Waiter? {
+        if let index = queue.firstIndex(where: { $0.id == id }) { return queue.remove(at: index) }
+        if arriving.contains(id) { cancelled.insert(id) }
+        return nil
+    }
 
     mutating func append(id: Int, deadline: ContinuousClock.Instant, _ continuation: CheckedContinuation<Value, any Error>) {
         queue.append(Waiter(id: id, deadline: deadline, continuation: continuation))
@@ -18,11 +45,6 @@ struct Waiters<Value: Sendable> {
     /// The longest waiter.
     mutating func popFirst() -> Waiter? {
         queue.isEmpty ? nil : queue.removeFirst()
-    }
-
-    /// A waiter that gave up (its task was cancelled), if it is still waiting.
-    mutating func remove(id: Int) -> Waiter? {
-        queue.firstIndex { $0.id == id }.map { queue.remove(at: $0) }
     }
 
     /// The waiters whose deadline has passed, taken out: the caller fails them outside its lock.

@@ -36,6 +36,37 @@ struct PoolTests {
         await client.shutdown()
     }
 
+    @Test("a task cancelled before it asks for a connection does not wait for one while the pool is full")
+    func cancelledBeforeWaiting() async throws {
+        let client = TestDatabase.makeClient(try await TestDatabase.fresh("pool"), maximumConnections: 1, acquireTimeout: .seconds(30))
+        let (held, release) = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await client.withConnection { session in
+                try await session.query("SELECT 1")
+                for await _ in held { break }
+            }
+        }
+        while client.statistics.inUse < 1 { try await Task.sleep(for: .milliseconds(10)) }
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let late = Task {
+            for await _ in gate { break }  // not cancellable: the task is cancelled by the time it asks
+            return try await client.query("SELECT 2").first?.decode(Int.self, at: 0)
+        }
+        late.cancel()
+        let asked = ContinuousClock.now
+        open.yield()
+        open.finish()
+        await #expect(throws: CancellationError.self) { try await late.value }
+        // It did not sit in the queue until the 30 s acquire timeout.
+        #expect(ContinuousClock.now - asked < .seconds(10))
+        #expect(client.statistics.waiting == 0)
+        release.yield()
+        release.finish()
+        try await holder.value
+        #expect(try await client.query("SELECT 3").first?.decode(Int.self, at: 0) == 3)
+        await client.shutdown()
+    }
+
     @Test("many concurrent tasks share a small pool")
     func fairShare() async throws {
         // The waits are long on a busy 2-core CI machine; this test is about sharing, not speed.
