@@ -83,6 +83,14 @@ struct Runtime {
         return size
     }
 
+    /// The port number in `text`, the value of environment variable `name`.
+    static func port(_ text: String, of name: String) throws -> Int {
+        guard let port = Int(text), (0...65535).contains(port) else {
+            throw ConfigurationError(message: "\(name) must be a port number, not '\(text)'")
+        }
+        return port
+    }
+
     func makeClient(maximumConnections: Int) -> PostgresClient {
         var options = PostgresClient.Options(maximumConnections: maximumConnections)
         if !preparedStatements { options.preparedStatementsPerConnection = 0 }

@@ -36,11 +36,12 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = runtime.logger
         var port = 8080
         if let text = environment["PORT"], !text.isEmpty {
-            guard let number = Int(text), (0...65535).contains(number) else {
+            do {
+                port = try Runtime.port(text, of: "PORT")
+            } catch {
                 await runtime.finish()
-                fail(ConfigurationError(message: "PORT must be a port number, not '\(text)'"))
+                fail(error)
             }
-            port = number
         }
         let database = runtime.makeClient(maximumConnections: runtime.poolSize)
         let outbound: OutboundSettings

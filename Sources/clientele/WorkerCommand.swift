@@ -41,11 +41,12 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         var metricsPort: Int?
         if let text = environment["CLIENTELE_METRICS_PORT"] {
-            guard let port = Int(text), (0...65535).contains(port) else {
+            do {
+                metricsPort = try Runtime.port(text, of: "CLIENTELE_METRICS_PORT")
+            } catch {
                 await runtime.finish()
-                fail(ConfigurationError(message: "CLIENTELE_METRICS_PORT must be a port number, not '\(text)'"))
+                fail(error)
             }
-            metricsPort = port
         }
         await JobRunner.declareSchedules(database: database, logger: runtime.logger)
         let host = environment["HOST"] ?? "127.0.0.1"
