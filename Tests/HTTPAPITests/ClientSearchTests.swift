@@ -234,6 +234,42 @@ struct ClientSearchTests {
         }
     }
 
+    @Test("a name of several words is kept whole too; searching it finds the same clients as its words, in any order or spelling of the gaps")
+    func namesOfSeveralWords() async throws {
+        let (key, keyB) = (harness.keyA, harness.keyB)
+        try await harness.test { client in
+            let named = try await seed(client, key: key, [
+                #"{"kind": "individual", "first_name": "Yann", "last_name": "Le Goff"}"#,
+                #"{"kind": "individual", "first_name": "Goff", "last_name": "Le"}"#,
+                #"{"kind": "business", "organisation_name": "Garage Le Goff & Fils"}"#,
+                #"{"kind": "individual", "first_name": "Marie", "last_name": "Le Gall"}"#,
+                #"{"kind": "individual", "first_name": "Erwan", "last_name": "Goff"}"#,
+            ])
+            let (yann, le, garage, goff) = (named["Le Goff"]!, named["Le"]!, named["Garage Le Goff & Fils"]!, named["Goff"]!)
+            // Whole: each name of several words, folded, words joined by one space; none for one word.
+            let held = try await harness.sql(["SELECT id::text, search_words FROM clients WHERE id = ANY (\([yann, garage, goff].compactMap(UUID.init(uuidString:))))"])[0]
+            let words = Dictionary(uniqueKeysWithValues: try held.map { (try $0.decode(String.self, at: 0), try $0.decode([String].self, at: 1)) })
+            #expect(words[yann]?.contains("le goff") == true)
+            #expect(words[garage]?.contains("garage le goff fils") == true)
+            #expect(words[goff]?.contains { $0.contains(" ") } == false)
+
+            // The phrase or its words: the same three, in creation order, whatever the gaps or order.
+            let expected = [yann, le, garage]
+            #expect(try await ids(client, key: key, "/v1/clients?q=le%20goff") == expected)
+            #expect(try await ids(client, key: key, "/v1/clients?q=LE-GOFF") == expected)
+            #expect(try await ids(client, key: key, "/v1/clients?q=goff%20le") == expected)
+            #expect(try await pagedIDs(client, key: key, "/v1/clients?q=le%20goff", limit: 2) == expected)
+            #expect(Set(try await ids(client, key: key, "/v1/clients?q=le%20goff&sort=name")) == Set(expected))
+            #expect(try await ids(client, key: key, "/v1/clients?q=garage%20le%20goff%20fils") == [garage])
+
+            // A renamed client's phrase goes with the old name.
+            let renamed = try await client.call(.patch, "/v1/clients/\(yann)", key: key, json: #"{"last_name": "Kerouac"}"#)
+            #expect(renamed.status == .ok, "\(renamed.text)")
+            #expect(try await ids(client, key: key, "/v1/clients?q=le%20goff") == [le, garage])
+            #expect(try await ids(client, key: keyB, "/v1/clients?q=le%20goff").isEmpty)
+        }
+    }
+
     @Test("every sort order pages through every client once, stably; a cursor from one sort is refused by another")
     func sortsAndCursors() async throws {
         let (key, database, directory) = (harness.keyA, harness.database, harness.directory)
