@@ -91,6 +91,7 @@ public struct Migrator: Sendable {
     /// catalogue's schema version). Returns the version reached.
     public func migrateTenant(_ tenant: Tenant) async throws -> Int {
         let scope = TenantScope(tenant).withoutStatementTimeout
+        let filesBefore = try await tableFiles(scope)
         while true {
             let (version, remaining) = try await client.withTenantTransaction(scope) { session in
                 let outcome = try await applyTenantMigrations(in: session, scope: scope, limit: 1)
@@ -100,8 +101,49 @@ public struct Migrator: Sendable {
                 ])
                 return outcome
             }
-            if remaining == 0 { return version }
+            if remaining == 0 {
+                // The schema is migrated either way: a vacuum that fails is autovacuum's to do.
+                do {
+                    let rewritten = try await tableFiles(scope).filter { filesBefore[$0.key] != $0.value }.keys
+                    try await vacuum(rewritten.sorted(), of: scope)
+                } catch {
+                    logger.warning("vacuum after migration failed", metadata: ["tenant": "\(tenant.slug)", "error": "\(error)"])
+                }
+                return version
+            }
         }
+    }
+
+    /// Each table of the tenant's schema and the file holding its rows, which a rewrite replaces.
+    func tableFiles(_ scope: TenantScope) async throws -> [String: Int64] {
+        let rows = try await client.query("""
+            SELECT c.relname::text, c.relfilenode::int8 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = \(scope.schemaName) AND c.relkind = 'r'
+            """)
+        return Dictionary(try rows.map { (try $0.decode(String.self, at: 0), try $0.decode(Int64.self, at: 1)) }) { first, _ in first }
+    }
+
+    /// A migration that rewrites a table (a stored column added, a type changed) leaves it with
+    /// no page known all-visible: index-only scans read the table again for every row (the search
+    /// of a common name at a million clients: 10 ms instead of 2), and autovacuum does not come,
+    /// a rewrite being neither inserts nor dead rows. So the tables a migration rewrote (or made)
+    /// are vacuumed after it, as the tenant, their owner. VACUUM cannot run in a transaction: the
+    /// role is set for the session and reset before the connection goes back to the pool.
+    func vacuum(_ tables: [String], of scope: TenantScope) async throws {
+        guard !tables.isEmpty else { return }
+        try await client.withConnection { session in
+            try await session.query("SET ROLE \(identifier: scope.roleName)")
+            do {
+                for table in tables {
+                    try await session.query("VACUUM (ANALYZE) \(identifier: scope.schemaName).\(identifier: table)")
+                }
+            } catch {
+                _ = try? await session.query("RESET ROLE")
+                throw error
+            }
+            try await session.query("RESET ROLE")
+        }
+        logger.info("tables vacuumed after migration", metadata: ["schema": "\(scope.schemaName)", "tables": "\(tables.joined(separator: ", "))"])
     }
 
     // MARK: Inside a tenant transaction

@@ -113,6 +113,45 @@ struct MigrationTests {
         await client.shutdown()
     }
 
+    @Test("a table a migration rewrites is vacuumed after it, as the tenant: index-only scans skip it again; the pool's connections are the platform's again")
+    func rewrittenTablesVacuumed() async throws {
+        let (client, directory) = try await TestDatabase.platform("mig", maximumConnections: 2)
+        let tenant = try await directory.create(slug: "big", name: "Big").tenant
+        let scope = TenantScope(tenant)
+        _ = try await client.tenantTransaction(scope, [
+            "INSERT INTO clients (id, kind, category, last_name) SELECT gen_random_uuid(), 'individual', 'prospect', 'N' || i FROM generate_series(1, 2000) AS i",
+        ])
+        /// How many rows an index-only scan of every client id read from the table.
+        func heapFetches() async throws -> Int {
+            let plan = try await client.tenantTransaction(scope, [
+                "SET LOCAL enable_seqscan = off",
+                "SET LOCAL enable_bitmapscan = off",
+                "EXPLAIN (ANALYZE, FORMAT JSON) SELECT id FROM clients ORDER BY id",
+            ])[2].first!.decode(String.self, at: 0)
+            let node = try #require(plan.firstRange(of: #/"Heap Fetches": (\d+)/#))
+            return Int(plan[node].split(separator: " ").last!)!
+        }
+        let migrator = Migrator(client: client, migrations: adding("SELECT 1", name: "nothing"), logger: TestDatabase.logger)
+        #expect(try await migrator.migrateAll().succeeded)
+        #expect(try await heapFetches() == 2000)  // never vacuumed, and not by a migration that rewrote nothing
+
+        // A stored generated column rewrites the table.
+        let rewrite = MigrationSet(platform: base.platform, tenant: migrator.migrations.tenant + [
+            Migration(version: base.tenant.count + 2, name: "shout", sql: "ALTER TABLE clients ADD COLUMN shout text GENERATED ALWAYS AS (upper(last_name)) STORED"),
+        ])
+        #expect(try await Migrator(client: client, migrations: rewrite, logger: TestDatabase.logger).migrateAll().succeeded)
+        #expect(try await heapFetches() == 0)
+
+        // Both connections of the pool are back to the platform's role.
+        let roles = try await client.withConnection { first in
+            try await client.withConnection { second in
+                [try await first.query("SELECT current_user::text"), try await second.query("SELECT current_user::text")]
+            }
+        }.map { try $0.first!.decode(String.self, at: 0) }
+        #expect(roles.count == 2 && !roles.contains(tenant.roleName))
+        await client.shutdown()
+    }
+
     @Test("a run interrupted after some tenants resumes where it stopped")
     func resumable() async throws {
         let (client, directory) = try await TestDatabase.platform("mig")
