@@ -103,6 +103,7 @@ public struct APIServer: Sendable {
     ) -> some ApplicationProtocol {
         Application(
             router: makeRouter(),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "clientele"),
             services: [database, authenticator, HasherLifetime(hasher: users.hasher)] + background,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
