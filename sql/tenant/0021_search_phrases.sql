@@ -8,7 +8,7 @@
 -- all among the client's words.
 
 -- A name of several words (letters and digits in runs apart), folded, its words joined by one
--- space; NULL for a name of one word (or none). Also applied to `q`, so both sides meet. Not
+-- space; NULL for a name of one word (or none). A search joins its words the same way. Not
 -- STRICT: PostgreSQL inlines a strict SQL function only if its body is strict too, and a CASE is
 -- not; called as a function, it cost 4 calls of the SQL-function executor a client written.
 CREATE FUNCTION search_phrase(text) RETURNS text
