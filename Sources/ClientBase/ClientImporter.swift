@@ -97,13 +97,23 @@ public struct ClientImporter: Sendable {
             }
         }
 
-        // 3. Each row: an update, nothing, or a creation.
+        // 3. Each row: an update, nothing, or a creation. Each row's record is worked out first,
+        // on every core (its changes applied to the client it names, or the new client made, with
+        // ids drawn in file order); the checks between rows (one client or external_ref twice)
+        // follow in file order.
         var plan = ClientImportPlan()
         var lineOfClient: [UUID: Int] = [:]
         var lineOfReference: [String: Int] = [:]
         var creations: [(line: Int, client: Client, columns: ImportRowColumns)] = []
         let now = Date()
-        for row in rows {
+        let targets: [Client?] = rows.map { row in
+            if let id = row.id { return existingByID[id] }
+            if case .set(let reference) = row.changes.externalRef { return existingByReference[reference] }
+            return nil
+        }
+        let newIDs: [UUID?] = zip(rows, targets).map { row, target in row.id == nil && target == nil ? UUIDv7.make() : nil }
+        let records = await Self.records(of: rows, targets: targets, newIDs: newIDs, now: now, definitions: definitions, actor: actor)
+        for (index, row) in rows.enumerated() {
             func fail(_ error: ClientBaseError) {
                 report.errors.append(ImportRowError(line: row.line, column: error.field.flatMap { row.columns[$0] }, error))
             }
@@ -132,12 +142,7 @@ public struct ClientImporter: Sendable {
                         throw ClientBaseError(.conflict, "this client was erased; its record can no longer be changed",
                                               field: row.id != nil ? "id" : "external_ref")
                     }
-                    var client = before
-                    var changes = row.changes
-                    // A consent column repeating the state held is no change (an exported file imports back unchanged).
-                    if changes.consentSurveys?.granted == before.consentSurveys.granted { changes.consentSurveys = nil }
-                    if changes.consentMarketing?.granted == before.consentMarketing.granted { changes.consentMarketing = nil }
-                    try changes.apply(to: &client, now: now, definitions: definitions)
+                    guard let client = try records[index]?.get() else { continue }  // never: a target has its record
                     if actor.role == .agent, client.assignedUserID != before.assignedUserID { throw ClientRepository.assignmentForbidden }
                     if client == before {
                         report.unchanged += 1
@@ -146,8 +151,7 @@ public struct ClientImporter: Sendable {
                         report.updated += 1
                     }
                 } else {
-                    let client = try ClientRepository.assigning(
-                        try row.changes.newClient(id: UUIDv7.make(), now: now, definitions: definitions), as: actor)
+                    guard let client = try records[index]?.get() else { continue }  // never: a new row has its record
                     creations.append((row.line, client, row.columns))
                 }
             } catch let error as ClientBaseError {
@@ -223,6 +227,42 @@ public struct ClientImporter: Sendable {
             var done = [(rows: [ImportedRow], errors: [ImportRowError])](repeating: ([], []), count: slices)
             for try await (slice, rows, errors) in group { done[slice] = (rows, errors) }
             return done
+        }
+    }
+
+    /// Each row's record, one slice of the rows per core: for a row naming a client, the client
+    /// with the row's changes applied (a consent column repeating the state held is no change, so
+    /// an exported file imports back unchanged); for a new row, the client it makes, with its id.
+    /// Nil for a row naming a client that does not exist.
+    static func records(
+        of rows: [ImportedRow], targets: [Client?], newIDs: [UUID?], now: Date, definitions: [CustomField], actor: Actor
+    ) async -> [Result<Client, any Error>?] {
+        let slices = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 1_000))
+        let size = (rows.count + slices - 1) / slices
+        return await withTaskGroup(of: (Int, [Result<Client, any Error>?]).self) { group in
+            for slice in 0..<slices {
+                let range = (slice * size)..<min((slice + 1) * size, rows.count)
+                group.addTask {
+                    (slice, range.map { index in
+                        let row = rows[index]
+                        if let before = targets[index] {
+                            return Result {
+                                var client = before
+                                var changes = row.changes
+                                if changes.consentSurveys?.granted == before.consentSurveys.granted { changes.consentSurveys = nil }
+                                if changes.consentMarketing?.granted == before.consentMarketing.granted { changes.consentMarketing = nil }
+                                try changes.apply(to: &client, now: now, definitions: definitions)
+                                return client
+                            }
+                        }
+                        guard let id = newIDs[index] else { return nil }
+                        return Result { try ClientRepository.assigning(try row.changes.newClient(id: id, now: now, definitions: definitions), as: actor) }
+                    })
+                }
+            }
+            var done = [[Result<Client, any Error>?]](repeating: [], count: slices)
+            for await (slice, records) in group { done[slice] = records }
+            return done.flatMap { $0 }
         }
     }
 
