@@ -112,7 +112,7 @@ public struct ClientImporter: Sendable {
             return nil
         }
         let newIDs: [UUID?] = zip(rows, targets).map { row, target in row.id == nil && target == nil ? UUIDv7.make() : nil }
-        let records = await Self.records(of: rows, targets: targets, newIDs: newIDs, now: now, definitions: definitions, actor: actor)
+        let records = try await Self.records(of: rows, targets: targets, newIDs: newIDs, now: now, definitions: definitions, actor: actor)
         for (index, row) in rows.enumerated() {
             func fail(_ error: ClientBaseError) {
                 report.errors.append(ImportRowError(line: row.line, column: error.field.flatMap { row.columns[$0] }, error))
@@ -200,33 +200,41 @@ public struct ClientImporter: Sendable {
     /// column each field came from (for errors).
     typealias ImportedRow = (line: Int, changes: ClientChanges, id: UUID?, columns: ImportRowColumns)
 
+    /// The work on `count` items, cut in one slice per core (of 1,000 items at least) and run side
+    /// by side; each slice's result, in order.
+    static func sideBySide<Part: Sendable>(
+        _ count: Int, _ work: @escaping @Sendable (Range<Int>) throws -> Part
+    ) async throws -> [Part] {
+        let slices = max(1, min(ProcessInfo.processInfo.activeProcessorCount, count / 1_000))
+        let size = (count + slices - 1) / slices
+        return try await withThrowingTaskGroup(of: (Int, Part).self) { group in
+            for slice in 0..<slices {
+                let range = (slice * size)..<min((slice + 1) * size, count)
+                group.addTask { (slice, try work(range)) }
+            }
+            var parts = [Part?](repeating: nil, count: slices)
+            for try await (slice, part) in group { parts[slice] = part }
+            return parts.compactMap { $0 }
+        }
+    }
+
     /// The records' cells as changes, one slice of the file per core, in file order.
     static func read(
         _ table: CSVTable, columns: ImportColumns, definitions: [CustomField]
     ) async throws -> [(rows: [ImportedRow], errors: [ImportRowError])] {
         let records = table.records
-        let slices = max(1, min(ProcessInfo.processInfo.activeProcessorCount, records.count / 1_000))
-        let size = (records.count + slices - 1) / max(slices, 1)
-        return try await withThrowingTaskGroup(of: (Int, [ImportedRow], [ImportRowError]).self) { group in
-            for slice in 0..<slices {
-                let range = (slice * size)..<min((slice + 1) * size, records.count)
-                group.addTask {
-                    var rows: [ImportedRow] = []
-                    var errors: [ImportRowError] = []
-                    rows.reserveCapacity(range.count)
-                    for record in records[range] {
-                        do {
-                            rows.append(try Self.read(record, header: table.header, columns: columns, definitions: definitions))
-                        } catch let error as ImportRowError {
-                            errors.append(error)
-                        }
-                    }
-                    return (slice, rows, errors)
+        return try await sideBySide(records.count) { range in
+            var rows: [ImportedRow] = []
+            var errors: [ImportRowError] = []
+            rows.reserveCapacity(range.count)
+            for record in records[range] {
+                do {
+                    rows.append(try Self.read(record, header: table.header, columns: columns, definitions: definitions))
+                } catch let error as ImportRowError {
+                    errors.append(error)
                 }
             }
-            var done = [(rows: [ImportedRow], errors: [ImportRowError])](repeating: ([], []), count: slices)
-            for try await (slice, rows, errors) in group { done[slice] = (rows, errors) }
-            return done
+            return (rows, errors)
         }
     }
 
@@ -236,34 +244,24 @@ public struct ClientImporter: Sendable {
     /// Nil for a row naming a client that does not exist.
     static func records(
         of rows: [ImportedRow], targets: [Client?], newIDs: [UUID?], now: Date, definitions: [CustomField], actor: Actor
-    ) async -> [Result<Client, any Error>?] {
-        let slices = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 1_000))
-        let size = (rows.count + slices - 1) / slices
-        return await withTaskGroup(of: (Int, [Result<Client, any Error>?]).self) { group in
-            for slice in 0..<slices {
-                let range = (slice * size)..<min((slice + 1) * size, rows.count)
-                group.addTask {
-                    (slice, range.map { index in
-                        let row = rows[index]
-                        if let before = targets[index] {
-                            return Result {
-                                var client = before
-                                var changes = row.changes
-                                if changes.consentSurveys?.granted == before.consentSurveys.granted { changes.consentSurveys = nil }
-                                if changes.consentMarketing?.granted == before.consentMarketing.granted { changes.consentMarketing = nil }
-                                try changes.apply(to: &client, now: now, definitions: definitions)
-                                return client
-                            }
-                        }
-                        guard let id = newIDs[index] else { return nil }
-                        return Result { try ClientRepository.assigning(try row.changes.newClient(id: id, now: now, definitions: definitions), as: actor) }
-                    })
+    ) async throws -> [Result<Client, any Error>?] {
+        try await sideBySide(rows.count) { range in
+            range.map { index -> Result<Client, any Error>? in
+                let row = rows[index]
+                if let before = targets[index] {
+                    return Result {
+                        var client = before
+                        var changes = row.changes
+                        if changes.consentSurveys?.granted == before.consentSurveys.granted { changes.consentSurveys = nil }
+                        if changes.consentMarketing?.granted == before.consentMarketing.granted { changes.consentMarketing = nil }
+                        try changes.apply(to: &client, now: now, definitions: definitions)
+                        return client
+                    }
                 }
+                guard let id = newIDs[index] else { return nil }
+                return Result { try ClientRepository.assigning(try row.changes.newClient(id: id, now: now, definitions: definitions), as: actor) }
             }
-            var done = [[Result<Client, any Error>?]](repeating: [], count: slices)
-            for await (slice, records) in group { done[slice] = records }
-            return done.flatMap { $0 }
-        }
+        }.flatMap { $0 }
     }
 
     /// One record's cells as changes; a cell the rules refuse is an error of its line and column.
