@@ -14,7 +14,7 @@ extension CLITests {
 
     /// A tenant, an invited user (by the CLI, which sends no email) and the job that emails them.
     func invitationEmailJob(_ database: PostgresClient, slug: String, email: String) async throws -> Int64 {
-        #expect(try clientele("tenant", "create", slug, "--name", "Garage \(slug)").status == 0)
+        try succeeds("tenant", "create", slug, "--name", "Garage \(slug)")
         let invited = try clientele("user", "invite", slug, "--email", email, "--role", "owner")
         #expect(invited.status == 0, "\(invited.error)")
         let row = try #require(try await database.query("""
@@ -30,7 +30,7 @@ extension CLITests {
 
     @Test("a worker process emails an invitation through CLIENTELE_SMTP_URL with a CLIENTELE_PUBLIC_URL link; without a mail server the job is discarded with the reason")
     func invitationEmailFromWorker() async throws {
-        #expect(try clientele("migrate").status == 0)
+        try succeeds("migrate")
         let database = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL), logger: TestDatabase.logger)
 
         let smtp = try await LoopbackServer.start(script: "DeliveryTests/smtp/smtp_server.py", arguments: ["--mode", "accept"])

@@ -21,6 +21,15 @@ struct CLITests {
         var error: String
     }
 
+    /// Runs `clientele` and expects it to succeed; when it does not, the issue says what it
+    /// printed on stderr (a bare status told nothing of two failures seen once under load).
+    @discardableResult
+    func succeeds(_ arguments: String..., sourceLocation: SourceLocation = #_sourceLocation) throws -> Outcome {
+        let outcome = try clientele(arguments: arguments)
+        #expect(outcome.status == 0, "clientele \(arguments.joined(separator: " ")): \(outcome.error)", sourceLocation: sourceLocation)
+        return outcome
+    }
+
     /// Runs `clientele` with the arguments; `input` feeds its stdin.
     func clientele(_ arguments: String..., input: String = "", databaseURL: String? = nil) throws -> Outcome {
         try clientele(arguments: arguments, input: input, databaseURL: databaseURL)
@@ -121,7 +130,7 @@ struct CLITests {
         let refused = try clientele("tenant", "delete", "boulangerie", input: "boulangeri\n")
         #expect(refused.status == 1)
         #expect(refused.error.contains("does not match"))
-        #expect(try clientele("tenant", "show", "boulangerie").status == 0)
+        try succeeds("tenant", "show", "boulangerie")
         let prompted = try clientele("tenant", "delete", "boulangerie", input: "boulangerie\n")
         #expect(prompted.status == 0, "\(prompted.error)")
         let list = try clientele("tenant", "list")
@@ -161,7 +170,7 @@ struct CLITests {
         #expect(key.status == 0)
         let keyID = try #require(key.output.split(separator: " ").dropFirst().first.map(String.init))
         #expect(try clientele("api-key", "list", "traiteur").output.contains(keyID))
-        #expect(try clientele("api-key", "revoke", "traiteur", keyID).status == 0)
+        try succeeds("api-key", "revoke", "traiteur", keyID)
         let again = try clientele("api-key", "revoke", "traiteur", keyID)
         #expect(again.status == 1)
         let invited = try clientele("user", "invite", "traiteur", "--email", "Chef@Traiteur.fr", "--role", "owner")
@@ -195,7 +204,7 @@ struct CLITests {
 
     @Test("jobs schedules lists name, tenant, cron, zone, next run (on the schedule's clock) and kind; --tenant narrows it")
     func schedules() async throws {
-        #expect(try clientele("tenant", "create", "fleuriste", "--name", "Fleuriste").status == 0)
+        try succeeds("tenant", "create", "fleuriste", "--name", "Fleuriste")
         let client = TestDatabase.makeClient(try PostgresConfiguration(url: databaseURL), maximumConnections: 1)
         _ = try await client.query("""
             INSERT INTO platform.job_schedules (tenant_id, name, kind, cron, next_run_at)

@@ -90,7 +90,7 @@ extension CLITests {
 
     @Test("a worker killed with SIGKILL before the message's final \".\": the rescued job sends it, and the SMTP server receives it exactly once")
     func killedBeforeCommitPointSendsOnce() async throws {
-        #expect(try clientele("migrate").status == 0)
+        try succeeds("migrate")
         let database = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL), logger: TestDatabase.logger)
         let fixture = try await surveyFixture(database, slug: "opticien-avant")
         let (smtp, stateAtKill, second) = try await killWorkerMidSend(database, fixture, mode: "hang-first-rcpt")
@@ -116,7 +116,7 @@ extension CLITests {
 
     @Test("a worker killed with SIGKILL after the server took the message: the rescued job marks it failed (outcome unknown) and never sends it twice")
     func killedAfterCommitPointNeverSendsTwice() async throws {
-        #expect(try clientele("migrate").status == 0)
+        try succeeds("migrate")
         let database = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL), logger: TestDatabase.logger)
         let fixture = try await surveyFixture(database, slug: "opticien-apres")
         let (smtp, stateAtKill, second) = try await killWorkerMidSend(database, fixture, mode: "save-then-hang-first")

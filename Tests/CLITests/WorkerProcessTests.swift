@@ -40,7 +40,7 @@ extension CLITests {
 
     @Test("a worker killed with SIGKILL in the middle of a job: another process rescues the job when its lease runs out and completes it")
     func killedWorkerIsRescued() async throws {
-        #expect(try clientele("migrate").status == 0)
+        try succeeds("migrate")
         let database = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL), logger: TestDatabase.logger)
         let id = try #require(try await database.query("""
             INSERT INTO platform.jobs (kind, payload, max_attempts) VALUES ('bench.sleep', '{"first_ms": 120000, "ms": 100}', 5) RETURNING id
@@ -74,7 +74,7 @@ extension CLITests {
 
     @Test("two worker processes running the scheduler at once: every due tick of forty schedules fires exactly once")
     func twoProcessesFireEachTickOnce() async throws {
-        #expect(try clientele("migrate").status == 0)
+        try succeeds("migrate")
         let database = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL), logger: TestDatabase.logger)
         // Forty schedules of every minute, all due: both processes find them at their start.
         _ = try await database.query("""
@@ -108,7 +108,7 @@ extension CLITests {
         its pool holds twice the machine's cores (at least 4) when CLIENTELE_POOL_SIZE is not set
         """)
     func workerServesMetrics() async throws {
-        #expect(try clientele("migrate").status == 0)
+        try succeeds("migrate")
         let database = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL), logger: TestDatabase.logger)
         let port = try LoopbackServer.closedPort()
         let worker = try startWorker(environment: ["CLIENTELE_METRICS_PORT": String(port), "CLIENTELE_POOL_SIZE": ""])
