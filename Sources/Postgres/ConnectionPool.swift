@@ -2,14 +2,14 @@ import Synchronization
 
 /// The pool's bookkeeping: idle connections, open slots and waiters, behind one lock.
 /// It never touches libpq; opening and closing happen in `PostgresClient` on its threads.
-final class ConnectionPool: Sendable {
+final class ConnectionPool: TurnQueue {
     /// What an acquirer receives: a connection to reuse, or the right to open a new one.
     enum Lease {
         case connection(PostgresConnection)
         case slot
     }
 
-    private struct State {
+    struct State {
         var idle: [PostgresConnection] = []
         var open = 0
         var waiters = Waiters<Lease>()
@@ -17,7 +17,8 @@ final class ConnectionPool: Sendable {
     }
 
     let maximumConnections: Int
-    private let state = Mutex(State())
+    let state = Mutex(State())
+    static var waiters: WritableKeyPath<State, Waiters<Lease>> { \.waiters }
 
     init(maximumConnections: Int) {
         precondition(maximumConnections > 0, "a pool needs at least one connection")
@@ -25,30 +26,18 @@ final class ConnectionPool: Sendable {
     }
 
     func acquire(timeout: Duration) async throws -> Lease {
-        let id = state.withLock { $0.waiters.arrive() }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
-                let immediate: Result<Lease, any Error>? = state.withLock { state in
-                    let cancelled = state.waiters.settle(id)
-                    if state.closed {
-                        return .failure(PostgresError(.clientClosed, "the database client is shut down"))
-                    }
-                    if let connection = state.idle.popLast() {
-                        return .success(.connection(connection))
-                    }
-                    if state.open < maximumConnections {
-                        state.open += 1
-                        return .success(.slot)
-                    }
-                    if cancelled { return .failure(CancellationError()) }
-                    state.waiters.append(id: id, deadline: .now + timeout, continuation)
-                    return nil
-                }
-                if let immediate { continuation.resume(with: immediate) }
+        try await awaitTurn(timeout: timeout) { [maximumConnections] state in
+            if state.closed {
+                return .failure(PostgresError(.clientClosed, "the database client is shut down"))
             }
-        } onCancel: {
-            let waiter = state.withLock { $0.waiters.cancel(id) }
-            waiter?.continuation.resume(throwing: CancellationError())
+            if let connection = state.idle.popLast() {
+                return .success(.connection(connection))
+            }
+            if state.open < maximumConnections {
+                state.open += 1
+                return .success(.slot)
+            }
+            return nil
         }
     }
 

@@ -3,14 +3,15 @@ import Synchronization
 /// How many connections long work (reports over every purchase, CSV imports) may hold at
 /// once: a part of the pool, so that quick requests always find a connection while
 /// imports run. Waiters are served in arrival order, and give up at their deadline.
-final class LongWorkPermits: Sendable {
-    private struct State {
+final class LongWorkPermits: TurnQueue {
+    struct State {
         var available: Int
         var waiters = Waiters<Void>()
     }
 
     let limit: Int
-    private let state: Mutex<State>
+    let state: Mutex<State>
+    static var waiters: WritableKeyPath<State, Waiters<Void>> { \.waiters }
 
     init(limit: Int) {
         precondition(limit > 0, "long work needs at least one permit")
@@ -19,24 +20,10 @@ final class LongWorkPermits: Sendable {
     }
 
     func acquire(timeout: Duration) async throws {
-        let id = state.withLock { $0.waiters.arrive() }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let outcome: Result<Void, any Error>? = state.withLock { state in
-                    let cancelled = state.waiters.settle(id)
-                    if state.available > 0 {
-                        state.available -= 1
-                        return .success(())
-                    }
-                    if cancelled { return .failure(CancellationError()) }
-                    state.waiters.append(id: id, deadline: .now + timeout, continuation)
-                    return nil
-                }
-                if let outcome { continuation.resume(with: outcome) }
-            }
-        } onCancel: {
-            let waiter = state.withLock { $0.waiters.cancel(id) }
-            waiter?.continuation.resume(throwing: CancellationError())
+        try await awaitTurn(timeout: timeout) { state in
+            guard state.available > 0 else { return nil }
+            state.available -= 1
+            return .success(())
         }
     }
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Tasks waiting for something, in arrival order, each until its deadline: the pool's waiters
 /// for a connection and long work's for a place. Kept inside its owner's lock.
 struct Waiters<Value: Sendable> {
@@ -57,5 +59,38 @@ struct Waiters<Value: Sendable> {
     mutating func removeAll() -> [Waiter] {
         defer { queue = [] }
         return queue
+    }
+}
+
+/// Those waiting in turn for something kept in a lock's state: the pool's connections, long
+/// work's places. Its owner says how to take what is wanted now, under the lock.
+protocol TurnQueue: AnyObject, Sendable {
+    associatedtype State
+    associatedtype Value: Sendable
+    var state: Mutex<State> { get }
+    /// Where the state keeps its waiters.
+    static var waiters: WritableKeyPath<State, Waiters<Value>> { get }
+}
+
+extension TurnQueue {
+    /// Takes what `take` gives at once, or waits for it in arrival order until `timeout`; a task
+    /// cancelled before it is served gives up with `CancellationError`.
+    func awaitTurn(timeout: Duration, take: @escaping @Sendable (inout State) -> Result<Value, any Error>?) async throws -> Value {
+        let id = state.withLock { $0[keyPath: Self.waiters].arrive() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
+                let immediate: Result<Value, any Error>? = state.withLock { state in
+                    let cancelled = state[keyPath: Self.waiters].settle(id)
+                    if let taken = take(&state) { return taken }
+                    if cancelled { return .failure(CancellationError()) }
+                    state[keyPath: Self.waiters].append(id: id, deadline: .now + timeout, continuation)
+                    return nil
+                }
+                if let immediate { continuation.resume(with: immediate) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0[keyPath: Self.waiters].cancel(id) }
+            waiter?.continuation.resume(throwing: CancellationError())
+        }
     }
 }
